@@ -1,0 +1,85 @@
+"""Satellite sensor table: band count, radiometric range and MTF Nyquist gains.
+
+The gains are those of the pan-sharpening reference toolbox (Vivone et al., genMTF.m and
+MTF_PAN.m): the value of each band's modulation transfer function at the Nyquist frequency
+of the multispectral grid. They define the Wald-protocol degradation filters and the
+full-resolution quality indices, so a wrong gain silently changes every table.
+
+Users add their own sensor with `register_sensor(Sensor(...))`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["Sensor", "get_sensor", "register_sensor", "sensor_names"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Sensor:
+  """One pan-sharpening sensor.
+
+  Attributes:
+    name: canonical upper-case name, e.g. "WV3".
+    bands: number of multispectral bands C.
+    max_value: largest digital number, 2**bits - 1 (the scale the model divides by).
+    ms_gains: MTF gain at Nyquist for each MS band, length `bands`, each in (0, 1).
+    pan_gain: MTF gain at Nyquist of the panchromatic band.
+    ratio: PAN / MS resolution ratio.
+    rgb: 0-based indices of the (red, green, blue) bands, for quick-looks.
+  """
+
+  name: str
+  bands: int
+  max_value: float
+  ms_gains: tuple[float, ...]
+  pan_gain: float
+  ratio: int = 4
+  rgb: tuple[int, int, int] = (2, 1, 0)
+
+  def __post_init__(self):
+    if len(self.ms_gains) != self.bands:
+      raise ValueError(
+          f"sensor {self.name}: {len(self.ms_gains)} MS gains for {self.bands} bands")
+    if not all(0.0 < g < 1.0 for g in (*self.ms_gains, self.pan_gain)):
+      raise ValueError(f"sensor {self.name}: MTF gains must lie in (0, 1)")
+    if max(self.rgb) >= self.bands:
+      raise ValueError(f"sensor {self.name}: rgb indices {self.rgb} out of range")
+
+
+_SENSORS: dict[str, Sensor] = {}
+
+
+def register_sensor(sensor: Sensor, overwrite: bool = False) -> Sensor:
+  """Adds `sensor` to the table under its upper-cased name and returns it."""
+  key = sensor.name.upper()
+  if key in _SENSORS and not overwrite:
+    raise ValueError(f"sensor {key} is already registered (pass overwrite=True)")
+  _SENSORS[key] = sensor
+  return sensor
+
+
+def sensor_names() -> list[str]:
+  return sorted(_SENSORS)
+
+
+def get_sensor(name: str | Sensor) -> Sensor:
+  """Looks a sensor up by name, case-insensitively; a `Sensor` is returned as is."""
+  if isinstance(name, Sensor):
+    return name
+  try:
+    return _SENSORS[str(name).upper()]
+  except KeyError:
+    raise ValueError(
+        f"unknown sensor {name!r}; known sensors: {', '.join(sensor_names())}") from None
+
+
+# RGB indices (0-based): 8-band WorldView order is coastal, blue, green, yellow, red,
+# red edge, NIR1, NIR2; the 4-band sensors are blue, green, red, NIR.
+register_sensor(Sensor("WV3", 8, 2047.0,
+                       (0.325, 0.355, 0.360, 0.350, 0.365, 0.360, 0.335, 0.315), 0.14,
+                       rgb=(4, 2, 1)))
+register_sensor(Sensor("WV2", 8, 2047.0, (0.35,) * 7 + (0.27,), 0.11, rgb=(4, 2, 1)))
+register_sensor(Sensor("QB", 4, 2047.0, (0.34, 0.32, 0.30, 0.22), 0.15, rgb=(2, 1, 0)))
+register_sensor(Sensor("GF2", 4, 1023.0, (0.3,) * 4, 0.15, rgb=(2, 1, 0)))
+register_sensor(Sensor("IKONOS", 4, 2047.0, (0.26, 0.28, 0.29, 0.28), 0.17, rgb=(2, 1, 0)))
