@@ -1,0 +1,61 @@
+"""The training state of one stage and the factory of its jitted step."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+
+__all__ = ["TrainState", "make_train_step"]
+
+# loss_fn(params, batch, key) -> (scalar loss, dict of scalar metrics)
+LossFn = Callable[[Any, dict, jax.Array], tuple[jax.Array, dict]]
+
+
+@flax.struct.dataclass
+class TrainState:
+  """One stage's state: the whole parameter tree, its optimizer state and the step.
+
+  The parameter tree always holds every group (backbone, tga, m2p, ke); the stage's optimizer
+  decides which of them move.
+  """
+
+  step: jax.Array  # () int32: optimizer steps taken in this stage
+  params: Any
+  opt_state: Any
+
+  @classmethod
+  def create(cls, params: Any, optimizer: optax.GradientTransformation) -> "TrainState":
+    return cls(step=jnp.zeros((), jnp.int32), params=params,
+               opt_state=optimizer.init(params))
+
+
+def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation,
+                    labels: Any | None = None) -> Callable:
+  """Returns the jitted `train_step(state, batch, key) -> (state, metrics)`.
+
+  Args:
+    loss_fn: `(params, batch, key) -> (loss, metrics)`, a mean over the batch, so that a batch
+      sharded across devices gives the single-device value.
+    optimizer: the stage's optax transformation (frozen groups included, as zero updates).
+    labels: optional pytree of "train"/"frozen" (`optim.param_labels`); the reported gradient
+      norm then covers the trained groups only, which also lets XLA drop the unused
+      gradients of frozen groups.
+
+  The state argument is donated: do not reuse it after the call.
+  """
+
+  def train_step(state: TrainState, batch: dict, key: jax.Array):
+    (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    if labels is not None:
+      grads = jax.tree.map(lambda g, lab: g if lab == "train" else jnp.zeros((), g.dtype),
+                           grads, labels)
+    metrics = {**metrics, "loss": loss, "grad_norm": optax.tree.norm(grads)}
+    return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
+
+  return jax.jit(train_step, donate_argnums=0)
