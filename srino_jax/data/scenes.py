@@ -1,0 +1,230 @@
+"""Real scenes: MATLAB .mat files, GeoTIFF PAN + MS pairs, and their Wald reduction.
+
+A scene is a dict of images in digital numbers (float64): "ms" (h, w, C), "pan" (H, W, 1)
+with H = r h, optionally "ms_lr" / "gt" (as some toolbox .mat files carry), "sensor" (name)
+and "ratio". `reduce_scene` makes the reduced-resolution case of Wald's protocol, where the
+original MS is the ground truth; `full_scene` the full-resolution case (no ground truth).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+import scipy.io
+
+from srino_jax.data.interp import interp23tap
+from srino_jax.data.mtf import as_image
+from srino_jax.data.wald import wald_degrade
+from srino_jax.sensors import Sensor, get_sensor
+
+__all__ = ["read_mat_scene", "reduce_scene", "full_scene", "crop_scene", "read_geotiff_pair",
+           "write_geotiff"]
+
+# .mat variable -> scene key (the toolbox's names).
+_MAT_IMAGES = {"I_MS": "ms", "I_PAN": "pan", "I_MS_LR": "ms_lr", "I_GT": "gt"}
+
+
+def _load_mat(path: pathlib.Path) -> dict:
+  """Variables of a .mat file; v7.3 files (HDF5) through h5py."""
+  try:
+    return scipy.io.loadmat(path)
+  except NotImplementedError:  # MATLAB v7.3: HDF5 with column-major (reversed) axes
+    import h5py
+    out = {}
+    with h5py.File(path, "r") as f:
+      for k, v in f.items():
+        if isinstance(v, h5py.Dataset):
+          arr = v[()]
+          out[k] = arr.T if arr.ndim >= 2 else arr
+      if "sensor" in out and out["sensor"].dtype.kind in "ui":
+        out["sensor"] = np.array(["".join(map(chr, out["sensor"].ravel()))])
+    return out
+  except ValueError as e:
+    raise ValueError(f"{path}: not a readable .mat file ({e})") from None
+
+
+def read_mat_scene(path) -> dict:
+  """Reads a toolbox-style .mat scene.
+
+  Args:
+    path: .mat file with I_MS (h, w, C), I_PAN (H, W) and optionally I_MS_LR, I_GT,
+      sensor (string), ratio.
+
+  Returns:
+    dict with "ms" (h, w, C) and "pan" (H, W, 1) float64 digital numbers, "ms_lr" / "gt" when
+    present, "sensor" (str) and "ratio" (int) when present.
+
+  Raises:
+    FileNotFoundError: no such file.
+    ValueError: naming the file and variable: I_MS / I_PAN missing, wrong rank, NaN/Inf, PAN
+      not ratio times the MS size.
+  """
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise FileNotFoundError(f".mat scene not found: {path}")
+  raw = _load_mat(path)
+  scene: dict = {}
+  for var in ("I_MS", "I_PAN"):
+    if var not in raw:
+      found = sorted(k for k in raw if not k.startswith("__"))
+      raise ValueError(f"{path}: variable '{var}' missing (found {found})")
+  for var, key in _MAT_IMAGES.items():
+    if var in raw:
+      scene[key] = as_image(raw[var], f"{path}: {var}", bands=1 if key == "pan" else None)
+  if "sensor" in raw:
+    scene["sensor"] = str(np.asarray(raw["sensor"]).ravel()[0]).strip()
+  if "ratio" in raw:
+    scene["ratio"] = int(np.asarray(raw["ratio"]).ravel()[0])
+  ratio = scene.get("ratio", 4)
+  h, w = scene["ms"].shape[:2]
+  if scene["pan"].shape[:2] != (h * ratio, w * ratio):
+    raise ValueError(f"{path}: I_PAN is {scene['pan'].shape[:2]}, not ratio {ratio} times "
+                     f"the I_MS size {(h, w)}")
+  if scene["ms"].shape[-1] < 2:
+    raise ValueError(f"{path}: I_MS has {scene['ms'].shape[-1]} band(s)")
+  return scene
+
+
+def crop_scene(scene: dict, multiple: int, ratio: int = 4) -> dict:
+  """Crops ms/pan (and gt) so the MS size is a multiple of `multiple` (top-left kept)."""
+  h, w = scene["ms"].shape[:2]
+  hc, wc = h - h % multiple, w - w % multiple
+  if hc == 0 or wc == 0:
+    raise ValueError(f"scene MS size {(h, w)} is smaller than {multiple}")
+  out = dict(scene)
+  out["ms"] = scene["ms"][:hc, :wc]
+  out["pan"] = scene["pan"][:hc * ratio, :wc * ratio]
+  out.pop("ms_lr", None)  # no longer matches the crop
+  if "gt" in scene and scene["gt"].shape[:2] == (h * ratio, w * ratio):
+    out["gt"] = scene["gt"][:hc * ratio, :wc * ratio]
+  return out
+
+
+def reduce_scene(scene: dict, sensor: str | Sensor, ratio: int = 4,
+                 pan_method: str = "imresize") -> dict[str, np.ndarray]:
+  """Wald reduced-resolution case of a full-resolution scene.
+
+  Args:
+    scene: dict with "ms" (h, w, C) and "pan" (r h, r w, 1) in digital numbers; h, w
+      multiples of r.
+    sensor: sensor name or `Sensor` (MTF gains).
+    ratio: resolution ratio r.
+    pan_method: PAN reduction of `wald_degrade` ("imresize" or "mtf").
+
+  Returns:
+    {"gt": ms (h, w, C), "ms": MTF-filtered, decimated ms (h/r, w/r, C),
+     "lms": interp23tap of that (h, w, C), "pan": reduced PAN (h, w, 1)}, float64 DN.
+  """
+  sensor = get_sensor(sensor)
+  ms_lr, pan_lr = wald_degrade(scene["ms"], scene["pan"], sensor, ratio, pan_method=pan_method)
+  gt = as_image(scene["ms"], "ms")
+  return {"gt": gt, "ms": ms_lr, "lms": interp23tap(ms_lr, ratio), "pan": pan_lr}
+
+
+def full_scene(scene: dict, ratio: int = 4) -> dict[str, np.ndarray]:
+  """Full-resolution case: {"ms" (h, w, C), "lms" interp23tap(ms) (r h, r w, C), "pan"}."""
+  ms = as_image(scene["ms"], "ms")
+  return {"ms": ms, "lms": interp23tap(ms, ratio), "pan": as_image(scene["pan"], "pan", 1)}
+
+
+def _rasterio():
+  try:
+    import rasterio
+  except ImportError:
+    raise ImportError("GeoTIFF support needs rasterio: pip install 'srino-jax[geo]'") from None
+  return rasterio
+
+
+def _read_tif(path) -> tuple[np.ndarray, dict]:
+  rasterio = _rasterio()
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise FileNotFoundError(f"GeoTIFF not found: {path}")
+  with rasterio.open(path) as src:
+    img = np.moveaxis(src.read(), 0, -1).astype(np.float64)  # (bands, H, W) -> (H, W, bands)
+    profile = dict(src.profile)
+  return as_image(img, str(path)), profile
+
+
+def read_geotiff_pair(pan_path, ms_path) -> dict:
+  """Reads a PAN GeoTIFF and its MS GeoTIFF.
+
+  Args:
+    pan_path: single-band PAN GeoTIFF (H, W).
+    ms_path: C-band MS GeoTIFF (h, w) with H = r h, W = r w.
+
+  Returns:
+    dict with "pan" (H, W, 1) and "ms" (h, w, C) float64 digital numbers, "ratio" (int),
+    "pan_profile" / "ms_profile" (rasterio profiles: crs, transform, dtype, nodata, ...).
+
+  Raises:
+    ImportError: rasterio is not installed (pip install 'srino-jax[geo]').
+    ValueError: PAN with several bands, sizes not in an integer ratio, different CRS.
+  """
+  pan, pan_profile = _read_tif(pan_path)
+  ms, ms_profile = _read_tif(ms_path)
+  if pan.shape[-1] != 1:
+    raise ValueError(f"{pan_path}: PAN has {pan.shape[-1]} bands, expected 1")
+  (ph, pw), (mh, mw) = pan.shape[:2], ms.shape[:2]
+  if ph % mh or pw % mw or ph // mh != pw // mw:
+    raise ValueError(f"{pan_path} / {ms_path}: PAN size {(ph, pw)} is not an integer ratio "
+                     f"times the MS size {(mh, mw)}")
+  if pan_profile.get("crs") != ms_profile.get("crs"):
+    raise ValueError(f"{pan_path} / {ms_path}: different CRS "
+                     f"({pan_profile.get('crs')} vs {ms_profile.get('crs')})")
+  return {"pan": pan, "ms": ms, "ratio": ph // mh, "pan_profile": pan_profile,
+          "ms_profile": ms_profile}
+
+
+def write_geotiff(path, img, profile_like: dict, dtype=None, overwrite: bool = False
+                  ) -> pathlib.Path:
+  """Writes an (H, W, C) image as a GeoTIFF with the georeferencing of `profile_like`.
+
+  Args:
+    path: destination .tif (written to a temp file in the same folder, then renamed).
+    img: (H, W, C) or (H, W) image in digital numbers.
+    profile_like: a rasterio profile (e.g. "pan_profile" of `read_geotiff_pair`); its CRS
+      and transform are kept; when `img` has another size than the profile, the pixel size
+      is rescaled so the image covers the same ground.
+    dtype: stored dtype (default: the profile's); integer dtypes are rounded and clipped.
+    overwrite: replace an existing file.
+
+  Returns:
+    the path written.
+  """
+  rasterio = _rasterio()
+  path = pathlib.Path(path)
+  if path.exists() and not overwrite:
+    raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+  img = as_image(img, "img")
+  h, w, c = img.shape
+  profile = dict(profile_like)
+  dtype = np.dtype(dtype or profile.get("dtype", "float32"))
+  if np.issubdtype(dtype, np.integer):
+    info = np.iinfo(dtype)
+    img = np.clip(np.round(img), info.min, info.max)
+  transform = profile.get("transform")
+  if transform is not None and (profile.get("height"), profile.get("width")) != (h, w):
+    sx, sy = profile["width"] / w, profile["height"] / h
+    transform = transform @ rasterio.Affine.scale(sx, sy)
+  profile.update(driver="GTiff", height=h, width=w, count=c, dtype=dtype.name,
+                 transform=transform)
+  if not np.issubdtype(dtype, np.integer) and profile.get("nodata") is not None:
+    profile["nodata"] = float(profile["nodata"])
+  for key in ("blockxsize", "blockysize", "tiled"):  # the source's tiling may not fit
+    profile.pop(key, None)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+  os.close(fd)
+  try:
+    with rasterio.open(tmp, "w", **profile) as dst:
+      dst.write(np.moveaxis(img.astype(dtype), -1, 0))
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+  return path

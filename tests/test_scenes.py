@@ -1,0 +1,104 @@
+"""Real-scene readers: .mat scenes, Wald reduction, GeoTIFF pairs with georeferencing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.io
+
+from srino_jax.data.interp import interp23tap
+from srino_jax.data.mtf import mtf_filter
+from srino_jax.data.resize import imresize
+from srino_jax.data.scenes import (crop_scene, full_scene, read_geotiff_pair, read_mat_scene,
+                                   reduce_scene, write_geotiff)
+
+
+def _scene(h=16, bands=4, seed=0):
+  rng = np.random.default_rng(seed)
+  return {"ms": rng.integers(0, 2048, (h, h, bands)).astype(np.uint16),
+          "pan": rng.integers(0, 2048, (4 * h, 4 * h)).astype(np.uint16)}
+
+
+def test_real_wv2_scene(real_wv2_path):
+  scene = read_mat_scene(real_wv2_path)
+  assert scene["ms"].shape == (320, 320, 8) and scene["pan"].shape == (1280, 1280, 1)
+  assert scene["ms"].dtype == np.float64 and scene["sensor"].upper() == "WV2"
+  assert scene["ratio"] == 4
+  # uint16 11-bit digital numbers, converted without rescaling.
+  assert np.all(scene["ms"] == np.round(scene["ms"])) and 0 < scene["pan"].max() <= 2047
+
+
+def test_mat_round_trip_and_errors(tmp_path):
+  s = _scene()
+  path = tmp_path / "scene.mat"
+  scipy.io.savemat(path, {"I_MS": s["ms"], "I_PAN": s["pan"], "sensor": "QB", "ratio": 4.0})
+  scene = read_mat_scene(path)
+  np.testing.assert_array_equal(scene["ms"], s["ms"].astype(np.float64))
+  np.testing.assert_array_equal(scene["pan"][..., 0], s["pan"])
+  assert scene["sensor"] == "QB" and scene["ratio"] == 4
+  scipy.io.savemat(tmp_path / "nopan.mat", {"I_MS": s["ms"]})
+  with pytest.raises(ValueError, match=r"nopan.mat.*'I_PAN' missing"):
+    read_mat_scene(tmp_path / "nopan.mat")
+  scipy.io.savemat(tmp_path / "size.mat", {"I_MS": s["ms"], "I_PAN": s["pan"][:60]})
+  with pytest.raises(ValueError, match=r"size.mat.*not ratio 4"):
+    read_mat_scene(tmp_path / "size.mat")
+  bad = s["ms"].astype(np.float64)
+  bad[0, 0, 0] = np.nan
+  scipy.io.savemat(tmp_path / "nan.mat", {"I_MS": bad, "I_PAN": s["pan"]})
+  with pytest.raises(ValueError, match=r"nan.mat: I_MS.*NaN"):
+    read_mat_scene(tmp_path / "nan.mat")
+  with pytest.raises(FileNotFoundError, match="absent.mat"):
+    read_mat_scene(tmp_path / "absent.mat")
+
+
+def test_reduce_scene_is_wald_protocol():
+  s = _scene(h=16, bands=4)
+  red = reduce_scene(s, "qb")
+  np.testing.assert_array_equal(red["gt"], s["ms"].astype(np.float64))
+  np.testing.assert_allclose(red["ms"], mtf_filter(s["ms"], "qb")[2::4, 2::4], rtol=1e-12)
+  np.testing.assert_allclose(red["pan"], imresize(s["pan"][..., None].astype(float), 0.25),
+                             rtol=1e-12)
+  # lms is interp23tap of the reduced MS: it passes through the MS samples.
+  np.testing.assert_allclose(red["lms"][2::4, 2::4], red["ms"], rtol=1e-12, atol=1e-9)
+  assert red["lms"].shape == red["gt"].shape and red["pan"].shape == (16, 16, 1)
+  full = full_scene(s)
+  np.testing.assert_allclose(full["lms"], interp23tap(s["ms"]), rtol=1e-12)
+
+
+def test_crop_scene_keeps_alignment():
+  s = {k: v.astype(float) for k, v in _scene(h=18).items()}
+  c = crop_scene(s, 8)
+  assert c["ms"].shape[:2] == (16, 16) and c["pan"].shape[:2] == (64, 64)
+  np.testing.assert_array_equal(c["pan"], s["pan"][:64, :64])
+
+
+def test_geotiff_pair_round_trip_keeps_georeferencing(tmp_path):
+  rasterio = pytest.importorskip("rasterio")
+  from rasterio import Affine
+  s = _scene(h=8, bands=4, seed=2)
+  crs = rasterio.crs.CRS.from_epsg(32633)
+  pan_t, ms_t = Affine(0.5, 0, 5e5, 0, -0.5, 4e6), Affine(2.0, 0, 5e5, 0, -2.0, 4e6)
+  for path, img, t in ((tmp_path / "pan.tif", s["pan"][None], pan_t),
+                       (tmp_path / "ms.tif", np.moveaxis(s["ms"], -1, 0), ms_t)):
+    with rasterio.open(path, "w", driver="GTiff", height=img.shape[1], width=img.shape[2],
+                       count=img.shape[0], dtype="uint16", crs=crs, transform=t) as dst:
+      dst.write(img)
+  pair = read_geotiff_pair(tmp_path / "pan.tif", tmp_path / "ms.tif")
+  assert pair["ratio"] == 4
+  np.testing.assert_array_equal(pair["ms"], s["ms"].astype(float))
+  np.testing.assert_array_equal(pair["pan"][..., 0], s["pan"].astype(float))
+  # A fused image on the PAN grid keeps the PAN georeferencing; values rounded to uint16.
+  fused = np.repeat(pair["pan"], 4, axis=-1) + 0.4
+  out = write_geotiff(tmp_path / "fused.tif", fused, pair["pan_profile"])
+  with rasterio.open(out) as src:
+    assert src.crs == crs and src.transform == pan_t and src.count == 4
+    np.testing.assert_array_equal(np.moveaxis(src.read(), 0, -1), np.round(fused))
+  # An MS-sized image written with the PAN profile gets the MS pixel size.
+  out_ms = write_geotiff(tmp_path / "ms_like.tif", pair["ms"], pair["pan_profile"],
+                         dtype="float32")
+  with rasterio.open(out_ms) as src:
+    assert src.transform == ms_t and src.dtypes[0] == "float32"
+  with pytest.raises(FileExistsError, match="fused.tif"):
+    write_geotiff(tmp_path / "fused.tif", fused, pair["pan_profile"])
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["fused.tif", "ms.tif", "ms_like.tif",
+                                                         "pan.tif"]
