@@ -11,7 +11,8 @@ import pytest
 import scipy.io
 
 from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter, mtf_kernel, mtf_pan_filter, mtf_pan_kernel
+from srino_jax.data.mtf import (gaussian_mtf_kernel, mtf_filter, mtf_kernel, mtf_pan_filter,
+                                mtf_pan_kernel)
 from srino_jax.data.resize import imresize
 from srino_jax.data.wald import wald_degrade
 from srino_jax.sensors import get_sensor
@@ -51,6 +52,14 @@ def test_mtf_kernel_nyquist_gain(name):
     assert abs(_dtft_1d(k, 5 / 41) - g) < 5e-4
     assert abs(_dtft_1d(k, 1 / (2 * ratio)) - g ** ((n / (n - 1)) ** 2)) < 5e-4
     assert abs(_dtft_1d(k, 1 / (2 * ratio)) - g) < 0.02
+
+
+def test_lpfiltergauss_span_puts_gain_at_nyquist():
+  """With alpha computed from N instead of N - 1 (the toolbox's LPfilterGauss), the sampled
+  response hits the gain exactly at 1/(2r); only the Kaiser window moves it (< 5e-4)."""
+  k = gaussian_mtf_kernel(0.3, 4, 41, span=41)
+  assert abs(_dtft_1d(k, 1 / 8) - 0.3) < 5e-4
+  np.testing.assert_array_equal(gaussian_mtf_kernel(0.3, 4), mtf_kernel("GF2")[..., 0])
 
 
 @pytest.mark.parametrize("name", SENSORS)

@@ -19,7 +19,8 @@ import scipy.special
 
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["mtf_kernel", "mtf_pan_kernel", "mtf_filter", "mtf_pan_filter", "filter_replicate"]
+__all__ = ["mtf_kernel", "mtf_pan_kernel", "mtf_filter", "mtf_pan_filter", "filter_replicate",
+           "gaussian_mtf_kernel", "as_image"]
 
 _KAISER_BETA = 0.5  # MATLAB kaiser(N) default.
 
@@ -62,10 +63,20 @@ def _fwind1(hd: np.ndarray, w1: np.ndarray) -> np.ndarray:
   return np.real(_fsamp2(hd)) * _huang_window(w1)
 
 
-def _gaussian_mtf(gain: float, ratio: int, size: int) -> np.ndarray:
-  """genMTF for one band: (size, size) float64 kernel with response ~`gain` at 1/(2 ratio)."""
+def gaussian_mtf_kernel(gain: float, ratio: int, size: int = 41,
+                        span: int | None = None) -> np.ndarray:
+  """One genMTF-style kernel: (size, size) float64, response ~`gain` at 1/(2 ratio).
+
+  Args:
+    gain: MTF value at the Nyquist frequency of the coarse grid, in (0, 1).
+    ratio: resolution ratio r.
+    size: odd kernel size N.
+    span: the N of genMTF's alpha = sqrt((span fcut / 2)^2 / (-2 log gain)); genMTF and
+      MTF_PAN use N - 1 (the default), the toolbox's LPfilterGauss uses N.
+  """
+  span = size - 1 if span is None else span
   fcut = 1.0 / ratio
-  alpha = np.sqrt(((size - 1) * fcut / 2.0) ** 2 / (-2.0 * np.log(gain)))  # genMTF's alpha
+  alpha = np.sqrt((span * fcut / 2.0) ** 2 / (-2.0 * np.log(gain)))  # genMTF's alpha
   h = _fspecial_gaussian(size, alpha)
   hd = h / h.max()  # desired frequency response, 1 at DC
   return _fwind1(hd, _kaiser(size))
@@ -83,13 +94,13 @@ def mtf_kernel(sensor: str | Sensor, ratio: int = 4, size: int = 41) -> np.ndarr
     (size, size, C) float64 kernels, one per band, each summing to about 0.999.
   """
   sensor = get_sensor(sensor)
-  return np.stack([_gaussian_mtf(g, ratio, size) for g in sensor.ms_gains], axis=-1)
+  return np.stack([gaussian_mtf_kernel(g, ratio, size) for g in sensor.ms_gains], axis=-1)
 
 
 def mtf_pan_kernel(sensor: str | Sensor, ratio: int = 4, size: int = 41) -> np.ndarray:
   """PAN MTF kernel of the toolbox's MTF_PAN: (size, size, 1) float64, gain `sensor.pan_gain`."""
   sensor = get_sensor(sensor)
-  return _gaussian_mtf(sensor.pan_gain, ratio, size)[..., None]
+  return gaussian_mtf_kernel(sensor.pan_gain, ratio, size)[..., None]
 
 
 def as_image(img, name: str, bands: int | None = None) -> np.ndarray:
