@@ -46,13 +46,14 @@ def shard_batch(batch: dict[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array
   Raises:
     ValueError: if the batch size is not a multiple of the number of devices.
   """
-  sharding = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
   n_dev = mesh.devices.size
-  out = {}
   for name, x in batch.items():
     if x.shape[0] % n_dev:
       raise ValueError(f"batch '{name}' has {x.shape[0]} rows, not a multiple of the "
                        f"{n_dev} devices: choose train.batch_size divisible by {n_dev}")
+  sharding = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
+  out = {}
+  for name, x in batch.items():
     if jax.process_count() == 1:
       out[name] = jax.device_put(x, sharding)
     else:
