@@ -100,43 +100,43 @@ def _pad_to_blocks(img: np.ndarray, block_size: int, shift: int) -> tuple[np.nda
 
 
 def _blocks(img: np.ndarray, block_size: int, shift: int, rows: int, cols: int) -> np.ndarray:
-  """(Hp, Wp, K) -> (rows * cols, block_size^2, K), blocks in row-major order."""
+  """(Hp, Wp, K) -> (rows * cols, K, block_size^2): blocks in row-major order, pixels last
+  (contiguous, so the per-band block statistics reduce over the fast axis)."""
   k = img.shape[-1]
   if shift == block_size:
-    b = img.reshape(rows, block_size, cols, block_size, k).transpose(0, 2, 1, 3, 4)
+    b = img.reshape(rows, block_size, cols, block_size, k).transpose(0, 2, 4, 1, 3)
   else:
     win = np.lib.stride_tricks.sliding_window_view(img, (block_size, block_size), axis=(0, 1))
-    b = win[::shift, ::shift][:rows, :cols].transpose(0, 1, 3, 4, 2)
-  return b.reshape(rows * cols, block_size * block_size, k)
+    b = win[::shift, ::shift][:rows, :cols]
+  return np.ascontiguousarray(b).reshape(rows * cols, k, block_size * block_size)
 
 
 def _block_quality(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-  """onions_quality for a stack of blocks: (B, n, K) x (B, n, K) -> (B, K) hypercomplex q."""
-  n = x.shape[1]
+  """onions_quality for a stack of blocks: (B, K, n) x (B, K, n) -> (B, K) hypercomplex q."""
+  k, n = x.shape[1], x.shape[2]
   nn = n / (n - 1.0)
   # norm_blocco: reference band normalised by its own mean / sample std (std2).
-  s = np.mean(x, axis=1, keepdims=True)
-  t = np.std(x, axis=1, ddof=1, keepdims=True)
+  s = np.mean(x, axis=-1, keepdims=True)
+  t = np.sqrt(np.sum((x - s) ** 2, axis=-1, keepdims=True) / (n - 1))
   t = np.where(t == 0, _EPS, t)
   x_n = ((x - s) / t) + 1.0
   # The fused band uses the reference's statistics; a zero reference mean skips the scaling.
   y_n = np.where(s == 0, y - s + 1.0, ((y - s) / t) + 1.0)
-  y_n = _conj(y_n)  # dat2 = cat(3, dat2(:,:,1), -dat2(:,:,2:end))
-  m1 = np.mean(x_n, axis=1)
-  m2 = np.mean(y_n, axis=1)
-  mod_q1m = np.sqrt(np.sum(m1 ** 2, axis=-1))
-  mod_q2m = np.sqrt(np.sum(m2 ** 2, axis=-1))
-  mod_q1 = np.sqrt(np.sum(x_n ** 2, axis=-1))
-  mod_q2 = np.sqrt(np.sum(y_n ** 2, axis=-1))
-  termine2 = mod_q1m * mod_q2m
-  termine4 = mod_q1m ** 2 + mod_q2m ** 2
-  int1 = nn * np.mean(mod_q1 ** 2, axis=1)
-  int2 = nn * np.mean(mod_q2 ** 2, axis=1)
-  termine3 = int1 + int2 - nn * (mod_q1m ** 2 + mod_q2m ** 2)  # sigma_1^2 + sigma_2^2
+  sign = np.where(np.arange(k) == 0, 1.0, -1.0)[:, None]
+  y_n = y_n * sign  # dat2 = cat(3, dat2(:,:,1), -dat2(:,:,2:end)): conjugate fused pixels
+  m1 = np.mean(x_n, axis=-1)
+  m2 = np.mean(y_n, axis=-1)
+  mod_q1m_sq = np.sum(m1 ** 2, axis=-1)          # mod_q1m^2
+  mod_q2m_sq = np.sum(m2 ** 2, axis=-1)
+  termine2 = np.sqrt(mod_q1m_sq) * np.sqrt(mod_q2m_sq)
+  termine4 = mod_q1m_sq + mod_q2m_sq
+  int1 = nn * np.mean(np.sum(x_n ** 2, axis=1), axis=-1)   # n/(n-1) mean2(mod_q1.^2)
+  int2 = nn * np.mean(np.sum(y_n ** 2, axis=1), axis=-1)
+  termine3 = int1 + int2 - nn * (mod_q1m_sq + mod_q2m_sq)  # sigma_1^2 + sigma_2^2
   mean_bias = 2.0 * termine2 / termine4
   # qv = n/(n-1) mean(onion_mult2D(dat1, dat2)), by bilinearity from the mean outer product.
-  outer = np.einsum("bni,bnj->bij", x_n, y_n, optimize=True) / n
-  qv = nn * np.einsum("mij,bij->bm", structure_constants(x.shape[-1]), outer)
+  outer = np.matmul(x_n, np.swapaxes(y_n, 1, 2)) / n
+  qv = nn * np.einsum("mij,bij->bm", structure_constants(k), outer)
   qm = hypercomplex_product(m1, m2)              # onion_mult(m1, m2)
   zero = termine3 == 0
   with np.errstate(divide="ignore", invalid="ignore"):

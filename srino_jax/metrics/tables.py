@@ -132,8 +132,9 @@ def summarize(per_image: dict[str, np.ndarray], ddof: int = 1
   mean, std = {}, {}
   for name, values in per_image.items():
     values = np.asarray(values, dtype=np.float64)
-    mean[name] = float(np.mean(values))
-    std[name] = float(np.std(values, ddof=ddof)) if values.size > ddof else 0.0
+    with np.errstate(invalid="ignore"):  # an inf PSNR (identical images) gives std NaN
+      mean[name] = float(np.mean(values))
+      std[name] = float(np.std(values, ddof=ddof)) if values.size > ddof else 0.0
   return mean, std
 
 
