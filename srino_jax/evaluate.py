@@ -187,7 +187,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
   """Command-line entry point; returns the exit status (2 for bad input files)."""
-  args = _parser().parse_args(argv)
+  parser = _parser()
+  args = parser.parse_args(argv)
+  if len(args.fused_name) > len(args.fused):
+    parser.error("more --fused-name than --fused options")
+  if args.limit is not None and args.limit < 1:
+    parser.error("--limit must be at least 1")
+  if args.dim_cut < 0:
+    parser.error("--dim-cut must be >= 0")
   try:
     return _run(args)
   except (ValueError, FileNotFoundError) as e:
@@ -197,10 +204,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
   sensor = get_sensor(args.sensor)
-  if len(args.fused_name) > len(args.fused):
-    raise SystemExit("error: more --fused-name than --fused options")
-  if args.limit is not None and args.limit < 1:
-    raise SystemExit("error: --limit must be at least 1")
   methods = [m.strip() for m in args.methods.split(",") if m.strip()]
   if methods == ["all"]:
     methods = available_methods()
@@ -208,6 +211,8 @@ def _run(args: argparse.Namespace) -> int:
   fused = {}
   for i, path in enumerate(args.fused):
     name = args.fused_name[i] if i < len(args.fused_name) else pathlib.Path(path).stem
+    if name in fused:
+      raise ValueError(f"two --fused rows are named {name!r}; give them --fused-name")
     fused[name], more = load_fused(path, sensor, scenes)
     notes += more
   for note in notes:
