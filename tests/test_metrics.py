@@ -351,6 +351,28 @@ def test_hqnr_formula_and_default_lms():
   assert (res["HQNR"], res["D_lambda_K"], res["D_s"]) == (h, dl, ds)
 
 
+def test_full_resolution_border_cut_after_filtering():
+  """Our dim_cut extension at full resolution: filter the whole scene, then cut every input
+  of the two distortions with the toolbox's slice (0-based rows 4 .. 58 for dim_cut 5)."""
+  rng = np.random.default_rng(16)
+  truth = _smooth_scene(rng, 64, 64, 4, sigma=2.0)
+  pan = truth.mean(axis=-1, keepdims=True)
+  ms_lr = mtf_filter(truth, "qb")[2::4, 2::4]
+  lms = interp23tap(ms_lr)
+  fused = lms + 0.7 * (pan - interp23tap(imresize(pan, 0.25)))
+  cut = (slice(4, 59), slice(4, 59))
+  f, fm, l, p = fused[cut], mtf_filter(fused, "qb")[cut], lms[cut], pan[cut]
+  pf = interp23tap(imresize(pan, 0.25))[cut]
+  dl = 1 - q2n(l, fm)
+  ds = np.mean(np.abs(np.mean(uqi_blocks(f, p, 32), axis=(0, 1))
+                      - np.mean(uqi_blocks(l, pf, 32), axis=(0, 1))))
+  res = full_resolution(fused, ms_lr, pan, "qb", dim_cut=5)
+  assert res["D_lambda_K"] == pytest.approx(dl, abs=1e-14)
+  assert res["D_s"] == pytest.approx(ds, abs=1e-14)
+  assert res["HQNR"] == pytest.approx((1 - dl) * (1 - ds), abs=1e-14)
+  assert res["D_s"] != full_resolution(fused, ms_lr, pan, "qb")["D_s"]
+
+
 # ---------------------------------------------------------------- score sets and stacks
 
 
