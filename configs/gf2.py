@@ -1,4 +1,4 @@
-"""SRINO on GF2 (4 bands), the paper's recipe.
+r"""SRINO on GF2 (4 bands), the paper's recipe.
 
   python train.py --config configs/gf2.py --workdir runs/gf2 \
       --config.data.root=/path/to/PanCollection

@@ -1,4 +1,4 @@
-"""SRINO on QB (4 bands), the paper's recipe.
+r"""SRINO on QB (4 bands), the paper's recipe.
 
   python train.py --config configs/qb.py --workdir runs/qb \
       --config.data.root=/path/to/PanCollection

@@ -1,4 +1,4 @@
-"""SRINO on WV2 (8 bands), the paper's recipe.
+r"""SRINO on WV2 (8 bands), the paper's recipe.
 
   python train.py --config configs/wv2.py --workdir runs/wv2 \
       --config.data.root=/path/to/PanCollection

@@ -1,4 +1,4 @@
-"""SRINO on WV3 (8 bands), the paper's recipe.
+r"""SRINO on WV3 (8 bands), the paper's recipe.
 
   python train.py --config configs/wv3.py --workdir runs/wv3 \
       --config.data.root=/path/to/PanCollection
