@@ -1,0 +1,75 @@
+"""ModelConfig: the static description of a SRINO model (hashable, so it can be a jit static arg)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from srino_jax.model.modes import GuidanceMode, get_guidance_mode
+
+__all__ = ["ModelConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """Architecture and diffusion settings of one SRINO model.
+
+  Attributes:
+    bands: MS bands C (8 for WV3/WV2, 4 for QB/GF2).
+    backbone: operator backbone, one of `srino_jax.operator.BACKBONES`
+      ("galerkin" = SRINO, "softmax", "fno", "cnn").
+    width: backbone width d.
+    depth: number of operator layers L (and of TGA layer adapters).
+    heads: attention heads.
+    ffn_ratio: feed-forward hidden size in multiples of d.
+    fno_modes: Fourier modes per axis (FNO backbone only).
+    guidance: guidance mode, one of `GUIDANCE_MODES` ("both" = SRINO).
+    adapter_width: a, channels of the TGA features and of f_M2P / f_KE's hidden layers.
+    kernel_size: f_KE's kernel size k (SRINO: 11).
+    num_train_steps: T of the cosine schedule (SRINO: 500).
+    schedule_s: the cosine schedule's offset s (0.008).
+    gradient_weight: alpha of the "gradient" guidance mode.
+    sensor: sensor name for f_KE's MTF prior (None: a generic Gaussian prior).
+  """
+
+  bands: int
+  backbone: str = "galerkin"
+  width: int = 64
+  depth: int = 4
+  heads: int = 4
+  ffn_ratio: int = 2
+  fno_modes: int = 12
+  guidance: str = "both"
+  adapter_width: int = 32
+  kernel_size: int = 11
+  num_train_steps: int = 500
+  schedule_s: float = 0.008
+  gradient_weight: float = 1.0
+  sensor: str | None = None
+
+  def __post_init__(self):
+    from srino_jax.operator import BACKBONES  # local: keeps this module import-light
+
+    for name in ("bands", "width", "depth", "heads", "ffn_ratio", "adapter_width",
+                 "num_train_steps"):
+      value = getattr(self, name)
+      if not isinstance(value, int) or value < 1:
+        raise ValueError(f"ModelConfig.{name} must be a positive int, got {value!r}")
+    if self.kernel_size % 2 == 0 or self.kernel_size < 1:
+      raise ValueError(f"ModelConfig.kernel_size must be odd, got {self.kernel_size}")
+    if self.width % self.heads:
+      raise ValueError(f"ModelConfig.width={self.width} is not divisible by heads={self.heads}")
+    if self.backbone not in BACKBONES:
+      raise ValueError(f"ModelConfig.backbone: unknown backbone {self.backbone!r}; "
+                       f"known: {', '.join(BACKBONES)}")
+    get_guidance_mode(self.guidance)  # raises, listing the known modes
+    if self.sensor is not None:
+      from srino_jax.sensors import get_sensor  # raises, listing the known sensors
+
+      if get_sensor(self.sensor).bands != self.bands:
+        raise ValueError(f"ModelConfig.sensor {self.sensor!r} has "
+                         f"{get_sensor(self.sensor).bands} bands, ModelConfig.bands={self.bands}")
+
+  @property
+  def mode(self) -> GuidanceMode:
+    """The `GuidanceMode` registered under `guidance`."""
+    return get_guidance_mode(self.guidance)
