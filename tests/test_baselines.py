@@ -10,7 +10,8 @@ from srino_jax.baselines import available_methods, fuse
 from srino_jax.baselines.common import _starck_murtagh_lowpass_1d, glp_lowpass
 from srino_jax.baselines.mra import mtf_glp_fs
 from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter, mtf_kernel
+from srino_jax.data.mtf import mtf_filter, mtf_kernel, mtf_pan_filter
+from srino_jax.data.resize import imresize
 from srino_jax.data.wald import wald_degrade
 from srino_jax.sensors import get_sensor
 
@@ -187,6 +188,45 @@ def test_bdsd_pan_scale_invariance_and_blocks():
   np.testing.assert_array_equal(fuse("bdsd", ms_lr, pan, "WV3", block_size=96), out)
   local = fuse("bdsd", ms_lr, pan, "WV3", block_size=48)
   assert local.shape == out.shape and not np.allclose(local, out)
+
+
+def _bdsd_reference(lms, pan, sensor, cols_lr=None):
+  """BDSD.m's arithmetic written out: MTF_PAN + [3:4:end] decimation, imresize(I_MS, 1/4),
+  MTF, least squares at reduced scale over the reduced columns `cols_lr` (a block), and the
+  injection on the matching full-scale columns."""
+  sensor = get_sensor(sensor)
+  c = lms.shape[-1]
+  pan_d = mtf_pan_filter(pan, sensor)[2::4, 2::4]
+  ms_orig = imresize(lms, 0.25)
+  ms_lp = mtf_filter(ms_orig, sensor)
+  cols_lr = slice(None) if cols_lr is None else cols_lr
+  hd = np.concatenate([ms_lp, pan_d], axis=-1)[:, cols_lr].reshape(-1, c + 1)
+  target = (ms_orig - ms_lp)[:, cols_lr].reshape(-1, c)
+  gamma, *_ = np.linalg.lstsq(hd, target, rcond=None)
+  cols = slice(None) if cols_lr.start is None else slice(4 * cols_lr.start, 4 * cols_lr.stop)
+  design = np.concatenate([lms, pan], axis=-1)[:, cols]
+  return lms[:, cols] + (design.reshape(-1, c + 1) @ gamma).reshape(design.shape[:2] + (c,))
+
+
+def test_bdsd_default_blocks_follow_the_toolbox_call():
+  """The toolbox scripts call BDSD with S = size(I_MS, 1): a 48 x 96 image is two 48 x 48
+  blocks (blockproc), each with its own gamma; where 48 does not divide the width (the
+  toolbox errors) the default is one gamma for the whole image."""
+  rng = np.random.default_rng(12)
+  ms_lr = rng.uniform(200, 900, (12, 24, 4))
+  pan = rng.uniform(200, 900, (48, 96, 1))
+  lms = interp23tap(ms_lr, 4)
+  out = fuse("bdsd", ms_lr, pan, "QB")
+  np.testing.assert_array_equal(out, fuse("bdsd", ms_lr, pan, "QB", block_size=48))
+  np.testing.assert_allclose(out[:, :48], _bdsd_reference(lms, pan, "QB", slice(0, 12)),
+                             rtol=1e-9, atol=1e-7)
+  np.testing.assert_allclose(out[:, 48:], _bdsd_reference(lms, pan, "QB", slice(12, 24)),
+                             rtol=1e-9, atol=1e-7)
+  assert not np.allclose(out, _bdsd_reference(lms, pan, "QB"), rtol=1e-3)
+  ms_lr2, pan2 = ms_lr[:, :20], pan[:, :80]
+  np.testing.assert_allclose(fuse("bdsd", ms_lr2, pan2, "QB"),
+                             _bdsd_reference(interp23tap(ms_lr2, 4), pan2, "QB"),
+                             rtol=1e-9, atol=1e-7)
 
 
 def test_sfim_with_ramp_pan_returns_upsampled_ms():

@@ -84,11 +84,19 @@ def bdsd(lms, pan, ms_lr, sensor: Sensor, ratio: int, block_size: int | None = N
   MS_lr = imresize(lms, 1/r) as the toolbox does; fused_k = lms_k + [lms, P] gamma_k.
 
   Args:
-    block_size: the toolbox's S (even, a multiple of the ratio, dividing the PAN size);
-      None estimates one gamma for the whole image (the toolbox's S = image size).
+    block_size: the toolbox's S x S blocks (S even, a multiple of the ratio, dividing both
+      PAN sides). None is the toolbox scripts' call `BDSD(..., S = size(I_MS, 1), ...)`:
+      S = the image height, so a square image is one block and an H x kH image k blocks;
+      where the height does not divide the width (the toolbox stops with an error there)
+      one gamma is estimated for the whole image.
+
+  The reduced PAN keeps pixels [r//2::r] (the toolbox's `3:ratio:end`, the same for r = 4).
   """
   big_h, big_w, c = lms.shape
-  sh, sw = (big_h, big_w) if block_size is None else (block_size, block_size)
+  if block_size is None:
+    sh, sw = (big_h, big_h) if big_w % big_h == 0 else (big_h, big_w)
+  else:
+    sh, sw = block_size, block_size
   for s, n in ((sh, big_h), (sw, big_w)):
     if s % 2 or s % ratio or n % s:
       raise ValueError(f"bdsd: block size {s} must be even, a multiple of the ratio {ratio} "
