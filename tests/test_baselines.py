@@ -8,7 +8,7 @@ import scipy.io
 
 from srino_jax.baselines import available_methods, fuse
 from srino_jax.baselines.common import _starck_murtagh_lowpass_1d, glp_lowpass
-from srino_jax.baselines.mra import mtf_glp_fs
+from srino_jax.baselines.mra import mtf_glp_cbd, mtf_glp_fs
 from srino_jax.data.interp import interp23tap
 from srino_jax.data.mtf import mtf_filter, mtf_kernel, mtf_pan_filter
 from srino_jax.data.resize import imresize
@@ -48,7 +48,7 @@ def _ramp_pan(size):
 
 def test_registry_names_and_errors():
   assert ALL == ["exp", "brovey", "bt-h", "gs", "gsa", "bdsd", "sfim", "mtf-glp",
-                 "mtf-glp-hpm", "mtf-glp-fs"]
+                 "mtf-glp-hpm", "mtf-glp-fs", "mtf-glp-hpm-r", "mtf-glp-cbd"]
   ms_lr, pan = _random_pair(0)
   np.testing.assert_array_equal(fuse("MTF_GLP_HPM", ms_lr, pan, "WV3"),
                                 fuse("mtf-glp-hpm", ms_lr, pan, "WV3"))
@@ -266,6 +266,35 @@ def test_mtf_glp_fs_recovers_affine_band_model():
   c, d = np.array([0.5, 1.2, 0.8, 2.0]), np.array([10.0, -5.0, 30.0, 0.0])
   out = mtf_glp_fs(c * p_lp + d, pan, None, sensor, 4)
   np.testing.assert_allclose(out, c * pan + d, rtol=1e-10)
+
+
+def test_mtf_glp_cbd_recovers_affine_band_model():
+  """GS2_GLP: g_k = cov(P_L, MS_k) / var(P_L); bands c_k P_L + d_k give exactly c_k P + d_k."""
+  rng = np.random.default_rng(13)
+  pan = rng.uniform(100, 1000, (64, 64, 1))
+  sensor = get_sensor("QB")
+  p_lp = glp_lowpass(pan, mtf_kernel(sensor), 4)
+  c, d = np.array([0.5, 1.2, 0.8, 2.0]), np.array([10.0, -5.0, 30.0, 0.0])
+  out = mtf_glp_cbd(c * p_lp + d, pan, None, sensor, 4)
+  np.testing.assert_allclose(out, c * pan + d, rtol=1e-10)
+
+
+def test_mtf_glp_hpm_r_formula_and_invariances():
+  """MTF_GLP_HPM_R: out_k (P_L + cb_k) = MS_k (P + cb_k) with g_k = cov(MS_k, P_L) / var(P_L)
+  and cb_k = mean(MS_k) / g_k - mean(P) (numpy's cov here); a PAN gain changes g and cb
+  together and leaves the output unchanged; an MS gain scales it."""
+  ms_lr, pan = _random_pair(14, bands=4)
+  lms = interp23tap(ms_lr, 4)
+  out = fuse("mtf-glp-hpm-r", ms_lr, pan, "QB")
+  p_lp = glp_lowpass(pan, mtf_kernel("QB"), 4)
+  for k in range(4):
+    cov = np.cov(lms[..., k].ravel(), p_lp[..., k].ravel())
+    cb = lms[..., k].mean() / (cov[0, 1] / cov[1, 1]) - pan.mean()
+    np.testing.assert_allclose(out[..., k] * (p_lp[..., k] + cb),
+                               lms[..., k] * (pan[..., 0] + cb), rtol=1e-9)
+  np.testing.assert_allclose(fuse("mtf-glp-hpm-r", ms_lr, 3.0 * pan, "QB"), out, rtol=1e-9)
+  np.testing.assert_allclose(fuse("mtf-glp-hpm-r", 2.0 * ms_lr, pan, "QB"), 2.0 * out,
+                             rtol=1e-9)
 
 
 # ---------------------------------------------------------------- quality vs EXP

@@ -5,16 +5,18 @@ the 2015 "critical comparison" toolbox, which the 2021 one builds on).
 One entry point, `fuse(method, ms_lr, pan, sensor, ratio)`, with the method chosen from a
 registry (names case-insensitive):
 
-  exp          interp23tap of the MS (the toolbox's EXP)
-  brovey       Brovey.m (PAN moment-matched to the band mean)
-  bt-h         BroveyRegHazeMin.m (Brovey with haze correction and regressed weights)
-  gs           GS.m (Gram-Schmidt, intensity = band mean)
-  gsa          GSA.m (adaptive GS: intensity regressed on the low-pass decimated PAN)
-  bdsd         BDSD.m (band-dependent spatial detail, global estimation)
-  sfim         SFIM.m (smoothing-filter intensity modulation, 5 x 5 box for r = 4)
-  mtf-glp      MTF_GLP.m (additive GLP injection with the sensor's MTF)
-  mtf-glp-hpm  MTF_GLP_HPM.m (high-pass modulation)
-  mtf-glp-fs   MTF_GLP_FS.m (full-scale regression of the injection gains)
+  exp            interp23tap of the MS (the toolbox's EXP)
+  brovey         Brovey.m (PAN moment-matched to the band mean)
+  bt-h           BroveyRegHazeMin.m (Brovey with haze correction and regressed weights)
+  gs             GS.m (Gram-Schmidt, intensity = band mean)
+  gsa            GSA.m (adaptive GS: intensity regressed on the low-pass decimated PAN)
+  bdsd           BDSD.m (band-dependent spatial detail; S = image height, as the demos)
+  sfim           SFIM.m (smoothing-filter intensity modulation, 5 x 5 box for r = 4)
+  mtf-glp        MTF_GLP.m (additive GLP injection with the sensor's MTF)
+  mtf-glp-hpm    MTF_GLP_HPM.m (high-pass modulation)
+  mtf-glp-fs     MTF_GLP_FS.m (full-scale regression of the injection gains)
+  mtf-glp-hpm-r  MTF_GLP_HPM_R.m (HPM with a regression-based offset, 2021 toolbox)
+  mtf-glp-cbd    GS2_GLP.m (the 2021 toolbox's MTF-GLP-CBD, regression gains per band)
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Callable
 import numpy as np
 
 from srino_jax.baselines.cs import bdsd, brovey, bt_h, gs, gsa
-from srino_jax.baselines.mra import mtf_glp, mtf_glp_fs, mtf_glp_hpm, sfim
+from srino_jax.baselines.mra import (mtf_glp, mtf_glp_cbd, mtf_glp_fs, mtf_glp_hpm,
+                                    mtf_glp_hpm_r, sfim)
 from srino_jax.data.interp import interp23tap
 from srino_jax.data.mtf import as_image
 from srino_jax.sensors import Sensor, get_sensor
@@ -47,6 +50,8 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
     "mtf-glp": mtf_glp,
     "mtf-glp-hpm": mtf_glp_hpm,
     "mtf-glp-fs": mtf_glp_fs,
+    "mtf-glp-hpm-r": mtf_glp_hpm_r,
+    "mtf-glp-cbd": mtf_glp_cbd,
 }
 
 

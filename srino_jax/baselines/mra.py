@@ -14,7 +14,7 @@ from srino_jax.baselines.common import (EPS, band_mean, band_std, cov_xy, glp_lo
 from srino_jax.data.mtf import filter_replicate, mtf_kernel
 from srino_jax.sensors import Sensor
 
-__all__ = ["sfim", "mtf_glp", "mtf_glp_hpm", "mtf_glp_fs"]
+__all__ = ["sfim", "mtf_glp", "mtf_glp_hpm", "mtf_glp_fs", "mtf_glp_hpm_r", "mtf_glp_cbd"]
 
 
 def _match_pan_to_bands(pan: np.ndarray, lms: np.ndarray, ratio: int) -> np.ndarray:
@@ -60,5 +60,34 @@ def mtf_glp_fs(lms, pan, ms_lr, sensor: Sensor, ratio: int) -> np.ndarray:
   out = np.empty_like(lms)
   for k in range(lms.shape[-1]):
     g = cov_xy(lms[..., k], pan) / cov_xy(p_lp[..., k], pan)
+    out[..., k] = lms[..., k] + g * (pan[..., 0] - p_lp[..., k])
+  return out
+
+
+def mtf_glp_hpm_r(lms, pan, ms_lr, sensor: Sensor, ratio: int) -> np.ndarray:
+  """MTF_GLP_HPM_R.m (2021 toolbox): HPM with a regression-based offset, no equalisation.
+
+  Per band: P_L = GLP_lowpass(P) with that band's MTF, g_k = cov(MS_k, P_L) / var(P_L),
+  c_k = mean(MS_k) / g_k - mean(P), fused_k = MS_k (P + c_k) / (P_L + c_k + eps).
+  """
+  p_lp = glp_lowpass(pan, mtf_kernel(sensor, ratio), ratio)
+  out = np.empty_like(lms)
+  for k in range(lms.shape[-1]):
+    g = cov_xy(lms[..., k], p_lp[..., k]) / cov_xy(p_lp[..., k], p_lp[..., k])
+    cb = lms[..., k].mean() / g - pan.mean()
+    out[..., k] = lms[..., k] * (pan[..., 0] + cb) / (p_lp[..., k] + cb + EPS)
+  return out
+
+
+def mtf_glp_cbd(lms, pan, ms_lr, sensor: Sensor, ratio: int) -> np.ndarray:
+  """GS2_GLP.m (the 2021 toolbox's MTF-GLP-CBD): context-based decision gains, no equalisation.
+
+  Per band: P_L = GLP_lowpass(P) with that band's MTF, g_k = cov(P_L, MS_k) / var(P_L),
+  fused_k = MS_k + g_k (P - P_L).
+  """
+  p_lp = glp_lowpass(pan, mtf_kernel(sensor, ratio), ratio)
+  out = np.empty_like(lms)
+  for k in range(lms.shape[-1]):
+    g = cov_xy(p_lp[..., k], lms[..., k]) / cov_xy(p_lp[..., k], p_lp[..., k])
     out[..., k] = lms[..., k] + g * (pan[..., 0] - p_lp[..., k])
   return out
