@@ -386,6 +386,7 @@ def write_pancollection(path, arrays: Mapping[str, np.ndarray], sensor: str | Se
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
   os.close(fd)
+  os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
   try:
     with h5py.File(tmp, "w", track_order=False) as f:
       for key in IMAGE_KEYS:
@@ -405,3 +406,10 @@ def write_pancollection(path, arrays: Mapping[str, np.ndarray], sensor: str | Se
       os.remove(tmp)
     raise
   return path
+
+
+def _umask() -> int:
+  """The process umask (read by setting and restoring it)."""
+  mask = os.umask(0o022)
+  os.umask(mask)
+  return mask

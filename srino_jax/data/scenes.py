@@ -219,6 +219,7 @@ def write_geotiff(path, img, profile_like: dict, dtype=None, overwrite: bool = F
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
   os.close(fd)
+  os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
   try:
     with rasterio.open(tmp, "w", **profile) as dst:
       dst.write(np.moveaxis(img.astype(dtype), -1, 0))
@@ -228,3 +229,10 @@ def write_geotiff(path, img, profile_like: dict, dtype=None, overwrite: bool = F
       os.remove(tmp)
     raise
   return path
+
+
+def _umask() -> int:
+  """The process umask (read by setting and restoring it)."""
+  mask = os.umask(0o022)
+  os.umask(mask)
+  return mask
