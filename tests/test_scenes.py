@@ -102,3 +102,56 @@ def test_geotiff_pair_round_trip_keeps_georeferencing(tmp_path):
     write_geotiff(tmp_path / "fused.tif", fused, pair["pan_profile"])
   assert sorted(p.name for p in tmp_path.iterdir()) == ["fused.tif", "ms.tif", "ms_like.tif",
                                                          "pan.tif"]
+
+
+def _synthetic_scene(size=384, seed=4):
+  from srino_jax.data.synthetic import synthesize_scene
+  sc = synthesize_scene(np.random.default_rng(seed), "qb", size)
+  return {"ms": sc.ms, "pan": sc.pan}
+
+
+def test_make_dataset_patches_are_wald_crops(tmp_path):
+  from srino_jax.data.make_dataset import make_dataset
+  from srino_jax.data.pancollection import read_pancollection
+  scene = _synthetic_scene()  # MS 96 x 96, PAN 384 x 384
+  paths = make_dataset(scene, "qb", tmp_path, patch=16, stride=8, valid_fraction=0.25,
+                       progress=False)
+  assert sorted(paths) == ["full", "train", "valid"]
+  # Validation = the bottom 24 MS rows; training = the top 72, Wald-reduced separately.
+  top = {"ms": scene["ms"][:72], "pan": scene["pan"][:288]}
+  red = reduce_scene(top, "qb")
+  train = read_pancollection(paths["train"], "qb", scale=1.0)
+  assert len(train["gt"]) == 8 * 11  # rows 0, 8, ..., 56 x columns 0, 8, ..., 80
+  k = 1 * 11 + 3  # second row of patches, fourth column: corner (8, 24) on the PAN grid
+  np.testing.assert_array_equal(train["gt"][k], scene["ms"][8:24, 24:40].astype(np.float32))
+  np.testing.assert_allclose(train["ms"][k], red["ms"][2:6, 6:10], rtol=1e-6)
+  np.testing.assert_allclose(train["pan"][k], red["pan"][8:24, 24:40], rtol=1e-6)
+  np.testing.assert_allclose(train["lms"][k], red["lms"][8:24, 24:40], rtol=1e-5, atol=1e-3)
+  valid = read_pancollection(paths["valid"], "qb", scale=1.0)
+  np.testing.assert_array_equal(valid["gt"][0], scene["ms"][72:88, :16].astype(np.float32))
+  full = read_pancollection(paths["full"], "qb", scale=1.0)
+  assert "gt" not in full and full["pan"].shape[1:] == (16, 16, 1)
+  np.testing.assert_array_equal(full["pan"][1], scene["pan"][:16, 8:24].astype(np.float32))
+  np.testing.assert_allclose(full["lms"][1], interp23tap(scene["ms"])[:16, 8:24], rtol=1e-5,
+                             atol=1e-3)
+  with pytest.raises(FileExistsError, match="train_qb.h5"):
+    make_dataset(scene, "qb", tmp_path, patch=16, progress=False)
+
+
+def test_make_dataset_cli_from_mat(tmp_path, capsys):
+  from srino_jax.data.make_dataset import build_parser, main
+  scene = _synthetic_scene(size=256)
+  mat = tmp_path / "scene.mat"
+  scipy.io.savemat(mat, {"I_MS": scene["ms"].astype(np.uint16),
+                         "I_PAN": scene["pan"][..., 0].astype(np.uint16)})
+  out = tmp_path / "out"
+  assert main(["--mat", str(mat), "--sensor", "qb", "--out", str(out), "--patch", "32",
+               "--valid-fraction", "0.5", "--no-progress"]) == 0
+  assert sorted(p.name for p in out.iterdir()) == ["full_qb.h5", "train_qb.h5", "valid_qb.h5"]
+  assert "train:" in capsys.readouterr().out
+  helptext = build_parser().format_help()
+  for option in ("--mat", "--ms", "--pan", "--sensor", "--out", "--patch", "--stride",
+                 "--valid-fraction", "--overwrite"):
+    assert option in helptext
+  with pytest.raises(SystemExit):  # neither --mat nor --ms/--pan
+    main(["--sensor", "qb", "--out", str(out)])
