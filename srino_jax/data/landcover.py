@@ -225,8 +225,10 @@ def render_cover(rng: np.random.Generator, h: int, w: int):
   hz, wz = -(-h // _ZONE_CELL), -(-w // _ZONE_CELL)  # only sampled at centroids: coarse
   score = _noise(rng, hz, wz, 0.25 * max(hz, wz), count=3, kind="smooth")
   score += 1.2 * theme[:, None, None]
-  crowns2d = _noise(rng, h, w, rng.uniform(5, 10), kind="blobs")[0]  # tree crowns ...
-  crowns2d += 0.5 * _noise(rng, h, w, 30.0, kind="blobs")[0]  # ... in clumps and clearings
+  # Tree crowns of 10-25 pixels (3-8 m at 0.3 m) in clumps and clearings.
+  crowns2d = _noise(rng, h, w, rng.uniform(20, 50), kind="blobs")[0]
+  crowns2d += 0.5 * _noise(rng, h, w, 150.0, kind="blobs")[0]
+  crowns2d += 0.35 * _noise(rng, h, w, 8.0, kind="blobs")[0]  # leafy texture
   crowns = crowns2d.ravel()
   sun = rng.uniform(0, 2 * np.pi)
   sy, sx = np.sin(sun), np.cos(sun)
