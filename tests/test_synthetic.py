@@ -162,3 +162,16 @@ def test_cli_and_overwrite(tmp_path, capsys):
     main(args)
   main(args + ["--overwrite", "--seed", "1"])
   assert (tmp_path / "train_qb.h5").read_bytes() != before
+
+
+@pytest.mark.parametrize("size", [16, 48, (32, 160)])
+def test_small_and_oblong_scenes(size):
+  """Any size (multiple of r) renders; material fractions are a partition of each pixel."""
+  for seed in range(6):
+    sc = synthesize_scene(np.random.default_rng(seed), "qb", size, keep_abundance=True)
+    h, w = (size, size) if np.isscalar(size) else size
+    assert sc.pan.shape == (h, w, 1) and sc.ms.shape == (h // 4, w // 4, 4)
+    np.testing.assert_allclose(sc.abundance.sum(-1), 1.0, atol=1e-4)
+    assert sc.abundance.min() >= 0
+  with pytest.raises(ValueError, match="multiple of the ratio"):
+    synthesize_scene(np.random.default_rng(0), "qb", 30)

@@ -67,9 +67,9 @@ def _grid(rng, y, x, h, w, lo, hi) -> _Grid:
   u, v = x * c + y * s, y * c - x * s
   span = float(np.hypot(h, w))
 
-  def bounds():
-    steps = rng.uniform(lo, hi, size=int(3 * span / lo) + 2)
-    return (-span - rng.uniform(0, hi) + np.cumsum(steps)).astype(np.float32)
+  def bounds():  # cell edges from below -span to beyond span + hi (|u|, |v| <= span)
+    steps = rng.uniform(lo, hi, size=int(np.ceil((2 * span + 3 * hi) / lo)) + 1)
+    return (-span - hi - rng.uniform(0, hi) + np.cumsum(steps)).astype(np.float32)
 
   bu = bounds()
   iu = np.searchsorted(bu, u, side="right")
@@ -182,6 +182,8 @@ def _shift(img, dy, dx):
   """img moved by (dy, dx) pixels, zero-filled."""
   out = np.zeros_like(img)
   h, w = img.shape
+  if abs(dy) >= h or abs(dx) >= w:
+    return out
   out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
       img[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
   return out
