@@ -15,25 +15,24 @@ transposition happens here and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import h5py
 import numpy as np
 
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = [
-    "IMAGE_KEYS", "PanCollectionData", "PanCollectionFile", "read_pancollection",
-    "write_pancollection", "validate_shapes", "SCALED_MAX",
-]
+__all__ = ["IMAGE_KEYS", "PanCollectionData", "PanCollectionFile", "read_pancollection",
+           "write_pancollection", "validate_shapes", "atomic_output", "SCALED_MAX"]
 
 IMAGE_KEYS = ("gt", "ms", "lms", "pan", "sr")
 INPUT_KEYS = ("ms", "lms", "pan")  # what a fusion method needs
 SCALED_MAX = 1.5  # a file whose maximum is at most this is taken as already in [0, 1]
-_SCALE_PROBE = 256  # examples sampled to detect the scale of a lazily opened file
+_SCALE_PROBE = 256  # first examples read to detect the scale of a lazily opened file
 
 
 class PanCollectionData(dict):
@@ -51,10 +50,6 @@ class PanCollectionData(dict):
   sensor: Sensor
   scale: float
   already_scaled: bool
-
-
-def _nchw_to_nhwc_shape(shape: Sequence[int]) -> tuple[int, ...]:
-  return (shape[0], shape[2], shape[3], shape[1])
 
 
 def validate_shapes(shapes: Mapping[str, Sequence[int]], sensor: str | Sensor, where,
@@ -87,7 +82,7 @@ def validate_shapes(shapes: Mapping[str, Sequence[int]], sensor: str | Sensor, w
     if len(shape) != 4:
       raise ValueError(f"{where}: key '{key}' has rank {len(shape)} (shape {shape}), "
                        f"expected 4 ({layout})")
-    nhwc[key] = _nchw_to_nhwc_shape(shape) if layout == "NCHW" else shape
+    nhwc[key] = (shape[0], shape[2], shape[3], shape[1]) if layout == "NCHW" else shape
   counts = {k: s[0] for k, s in nhwc.items()}
   for key, n in counts.items():
     if n == 0:
@@ -103,15 +98,8 @@ def validate_shapes(shapes: Mapping[str, Sequence[int]], sensor: str | Sensor, w
     elif c != sensor.bands:
       raise ValueError(f"{where}: key '{key}' has {c} bands, but sensor {sensor.name} "
                        f"has {sensor.bands}")
-  if "pan" in nhwc:
-    grid = nhwc["pan"][1:3]
-    grid_name = "pan"
-  elif "ms" in nhwc:
-    grid = (nhwc["ms"][1] * r, nhwc["ms"][2] * r)
-    grid_name = f"{r} x ms"
-  else:
-    grid = nhwc["sr"][1:3]
-    grid_name = "sr"
+  grid_name = "pan" if "pan" in nhwc else "sr"  # the PAN grid (an output file: sr's)
+  grid = nhwc[grid_name][1:3]
   if "ms" in nhwc and (nhwc["ms"][1] * r, nhwc["ms"][2] * r) != grid:
     raise ValueError(f"{where}: key 'pan' is {grid[0]} x {grid[1]}, not ratio {r} times the "
                      f"ms size {nhwc['ms'][1]} x {nhwc['ms'][2]}")
@@ -144,9 +132,9 @@ def _scale_from_max(vmax: float, sensor: Sensor) -> tuple[float, bool]:
 class PanCollectionFile:
   """Lazy, validated handle on a PanCollection HDF5 file (a context manager).
 
-  Opening checks the dataset shapes (`validate_shapes`) and detects the scale from up to
-  256 evenly spaced examples of `ms` and `pan` (or `sr`); NaN/Inf are checked on each read,
-  since scanning a 6 GB training file on open would defeat the laziness.
+  Opening checks the dataset shapes (`validate_shapes`) and detects the scale from the first
+  256 examples of `ms` and `pan` (or `sr`); NaN/Inf are checked on each read, since scanning
+  a 6 GB training file on open would defeat the laziness.
 
   Attributes:
     path, sensor, keys (image keys present, in IMAGE_KEYS order), num_examples, has_gt,
@@ -173,18 +161,14 @@ class PanCollectionFile:
                 if k in self._file and isinstance(self._file[k], h5py.Dataset)}
       validate_shapes(shapes, self.sensor, self.path)
       self.keys = tuple(k for k in IMAGE_KEYS if k in shapes)
-      first = self._file[self.keys[0]]
-      self.num_examples = int(first.shape[0])
+      self.num_examples = int(shapes[self.keys[0]][0])
       self.has_gt = "gt" in shapes
       self.bands = self.sensor.bands
-      grid_key = "pan" if "pan" in shapes else "sr"
-      self.pan_size = tuple(int(d) for d in self._file[grid_key].shape[2:4])
+      self.pan_size = tuple(int(d) for d in shapes["pan" if "pan" in shapes else "sr"][2:4])
       self.ms_size = (self.pan_size[0] // self.sensor.ratio, self.pan_size[1] // self.sensor.ratio)
       if scale is None:
-        probe = np.unique(np.linspace(0, self.num_examples - 1,
-                                      min(self.num_examples, _SCALE_PROBE)).astype(int))
-        vmax = max(float(np.max(self._file[k][probe])) for k in ("ms", "pan", "sr")
-                   if k in shapes)
+        n = min(self.num_examples, _SCALE_PROBE)
+        vmax = max(float(self._file[k][:n].max()) for k in ("ms", "pan", "sr") if k in shapes)
         self.scale, self.already_scaled = _scale_from_max(vmax, self.sensor)
       else:
         self.scale, self.already_scaled = float(scale), float(scale) == 1.0
@@ -237,15 +221,18 @@ class PanCollectionFile:
     if isinstance(indices, slice):
       indices = range(*indices.indices(self.num_examples))
     idx = self._check_indices(indices)
-    # h5py fancy indexing wants increasing, unique indices: read sorted, then reorder.
+    # Read the sorted unique indices as runs of consecutive examples (one slice each: much
+    # faster than h5py's fancy indexing, which also needs increasing indices), then reorder.
     uniq, inverse = np.unique(idx, return_inverse=True)
-    if uniq.size and uniq[-1] - uniq[0] + 1 == uniq.size:
-      sel = slice(int(uniq[0]), int(uniq[-1]) + 1)
-    else:
-      sel = uniq
+    runs = np.split(uniq, np.flatnonzero(np.diff(uniq) != 1) + 1) if uniq.size else []
     out = {}
     for k in keys:
-      data = self._file[k][sel] if uniq.size else np.zeros((0,) + self._file[k].shape[1:])
+      dset = self._file[k]
+      data = np.empty((uniq.size,) + dset.shape[1:], dset.dtype)
+      start = 0
+      for run in runs:
+        data[start:start + run.size] = dset[int(run[0]):int(run[-1]) + 1]
+        start += run.size
       out[k] = self._convert(k, data)[inverse]
     return out
 
@@ -383,33 +370,31 @@ def write_pancollection(path, arrays: Mapping[str, np.ndarray], sensor: str | Se
   if path.exists() and not overwrite:
     raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
   data = _prepare_for_write(arrays, sensor, units, path, dtype)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-  os.close(fd)
-  os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-  try:
-    with h5py.File(tmp, "w", track_order=False) as f:
-      for key in IMAGE_KEYS:
-        if key in data:
-          arr = data[key]
-          # One chunk per example: training reads random examples.
-          f.create_dataset(key, data=arr, chunks=(1,) + arr.shape[1:], track_times=False)
-      f.attrs["sensor"] = sensor.name
-      f.attrs["units"] = "digital numbers"
-      f.attrs["max_value"] = float(sensor.max_value)
-      f.attrs["ratio"] = int(sensor.ratio)
-      for key, value in (extra or {}).items():
-        f.attrs[key] = value
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+    for key in IMAGE_KEYS:
+      if key in data:  # one chunk per example: training reads random examples
+        f.create_dataset(key, data=data[key], chunks=(1,) + data[key].shape[1:],
+                         track_times=False)
+    f.attrs.update({"sensor": sensor.name, "units": "digital numbers",
+                    "max_value": float(sensor.max_value), "ratio": int(sensor.ratio)})
+    f.attrs.update(dict(extra or {}))
   return path
 
 
-def _umask() -> int:
-  """The process umask (read by setting and restoring it)."""
-  mask = os.umask(0o022)
-  os.umask(mask)
-  return mask
+@contextlib.contextmanager
+def atomic_output(path) -> Iterator[str]:
+  """Yields a temp file name in `path`'s folder, renamed to `path` when the block succeeds
+  and removed when it fails, so no half-written file is ever left under `path`."""
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+  os.close(fd)
+  try:
+    mask = os.umask(0o022)  # read the umask (set and restore) ...
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)  # ... as mkstemp makes 0600 files
+    yield tmp
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)

@@ -8,15 +8,14 @@ original MS is the ground truth; `full_scene` the full-resolution case (no groun
 
 from __future__ import annotations
 
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 import scipy.io
 
 from srino_jax.data.interp import interp23tap
 from srino_jax.data.mtf import as_image
+from srino_jax.data.pancollection import atomic_output
 from srino_jax.data.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
 
@@ -216,23 +215,6 @@ def write_geotiff(path, img, profile_like: dict, dtype=None, overwrite: bool = F
     profile["nodata"] = float(profile["nodata"])
   for key in ("blockxsize", "blockysize", "tiled"):  # the source's tiling may not fit
     profile.pop(key, None)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-  os.close(fd)
-  os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-  try:
-    with rasterio.open(tmp, "w", **profile) as dst:
-      dst.write(np.moveaxis(img.astype(dtype), -1, 0))
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+    dst.write(np.moveaxis(img.astype(dtype), -1, 0))
   return path
-
-
-def _umask() -> int:
-  """The process umask (read by setting and restoring it)."""
-  mask = os.umask(0o022)
-  os.umask(mask)
-  return mask
