@@ -21,6 +21,13 @@ import jax.numpy as jnp
 AttentionFn = Callable[[jnp.ndarray, jnp.ndarray, jnp.ndarray], jnp.ndarray]
 
 
+def _check_qkv(q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray) -> None:
+  if q.ndim < 3 or q.shape != k.shape or k.shape[:-1] != v.shape[:-1]:
+    raise ValueError(
+        f"attention expects q, k of equal shape (..., N, heads, d) and v (..., N, heads, dv); "
+        f"got q {q.shape}, k {k.shape}, v {v.shape}")
+
+
 def galerkin_attention(q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray) -> jnp.ndarray:
   """Galerkin attention Q (K^T V) / N, computed as Q @ (K^T V), never forming Q K^T.
 
@@ -37,6 +44,7 @@ def galerkin_attention(q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray) -> jnp.nd
     (..., N, heads, dv) in q's dtype; both products accumulate in float32 (bfloat16
     inputs are fine).
   """
+  _check_qkv(q, k, v)
   n = q.shape[-3]
   # K^T V / N: one (d x dv) matrix per head, the quadrature of integral k(y)^T v(y) dy.
   kv = jnp.einsum("...nhd,...nhe->...hde", k, v, preferred_element_type=jnp.float32) / n
@@ -55,6 +63,7 @@ def softmax_attention(q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray) -> jnp.nda
     (..., N, heads, dv) in q's dtype (logits and products in float32). Forms the
     (..., heads, N, N) attention matrix: memory grows with N^2.
   """
+  _check_qkv(q, k, v)
   scale = 1.0 / jnp.sqrt(jnp.float32(q.shape[-1]))
   logits = jnp.einsum("...qhd,...khd->...hqk", q, k, preferred_element_type=jnp.float32)
   weights = jax.nn.softmax(logits * scale, axis=-1)
