@@ -5,7 +5,16 @@ import pathlib
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+import tempfile  # noqa: E402
+
+import jax  # noqa: E402
 import pytest  # noqa: E402
+
+# Many tests build the same jitted steps again (each training run makes its own closures):
+# a persistent compilation cache turns those recompiles into disk reads.
+jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="srino-jax-cache-"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 REAL_WV2 = REPO.parent / "shared" / "realdata" / "pypansharpening_imgWV2.mat"

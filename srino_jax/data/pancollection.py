@@ -29,7 +29,8 @@ from srino_jax.sensors import Sensor, get_sensor
 __all__ = ["IMAGE_KEYS", "PanCollectionData", "PanCollectionFile", "read_pancollection",
            "write_pancollection", "validate_shapes", "atomic_output", "SCALED_MAX"]
 
-IMAGE_KEYS = ("gt", "ms", "lms", "pan", "sr")
+# sr: a fused output; sr_std: the per-pixel spread of several samples (sample.py).
+IMAGE_KEYS = ("gt", "ms", "lms", "pan", "sr", "sr_std")
 INPUT_KEYS = ("ms", "lms", "pan")  # what a fusion method needs
 SCALED_MAX = 1.5  # a file whose maximum is at most this is taken as already in [0, 1]
 _SCALE_PROBE = 256  # first examples read to detect the scale of a lazily opened file
@@ -103,7 +104,7 @@ def validate_shapes(shapes: Mapping[str, Sequence[int]], sensor: str | Sensor, w
   if "ms" in nhwc and (nhwc["ms"][1] * r, nhwc["ms"][2] * r) != grid:
     raise ValueError(f"{where}: key 'pan' is {grid[0]} x {grid[1]}, not ratio {r} times the "
                      f"ms size {nhwc['ms'][1]} x {nhwc['ms'][2]}")
-  for key in ("lms", "gt", "sr"):
+  for key in ("lms", "gt", "sr", "sr_std"):
     if key in nhwc and nhwc[key][1:3] != grid:
       raise ValueError(f"{where}: key '{key}' is {nhwc[key][1]} x {nhwc[key][2]}, not on the "
                        f"PAN grid {grid[0]} x {grid[1]} ({grid_name})")
