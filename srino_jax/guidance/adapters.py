@@ -17,8 +17,14 @@ Implementation choices (ours, the paper is silent):
   spectral output) and the H^ head start at zero, so an untrained TGA leaves the stage-1
   denoiser unchanged (H^ = L) and stage 2 starts from the pre-trained behaviour.
 - The spectral projection and output have no bias: a zero residual contributes exactly zero.
-- CB is 1x1 (mix) -> GELU -> 3x3 -> GELU -> 1x1 at the adapter width a: a small conv block
-  whose cost stays well below an operator layer's.
+- CB is 1x1 (mix) -> GELU -> 3x3 -> GELU -> 1x1 at the branch width a / 2: a small conv
+  block whose cost stays well below an operator layer's. The residual branches run every
+  layer of every sampling step, so their width is what the closed loop costs; V (computed
+  once per image) keeps the full adapter width a. Proj(R_spa) followed by CB's first 1x1
+  is linear, so it is one 3x3 convolution of R_spa added to the 1x1 of F~ (same function
+  class as Cat + 1x1, without materialising the concatenation).
+- The per-step convolutions pad with zeros ("SAME"); the once-per-image ones (Phi, the H^
+  head) see reflect-padded inputs, as f_M2P and f_KE do.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from srino_jax.guidance.networks import crop, reflect_pad
 from srino_jax.guidance.residuals import gated_features
 
 __all__ = ["CrossModalEncoder", "GateMLP", "LayerAdapter", "TripleGuidanceAdapter"]
@@ -36,7 +43,8 @@ _zeros = nn.initializers.zeros
 
 
 def _conv3(features: int, **kw) -> nn.Conv:
-  return nn.Conv(features, (3, 3), padding="REFLECT", **kw)
+  """3x3 convolution with zero ("SAME") padding, for the per-step feature maps."""
+  return nn.Conv(features, (3, 3), padding="SAME", **kw)
 
 
 def _conv1(features: int, **kw) -> nn.Conv:
@@ -51,8 +59,8 @@ class CrossModalEncoder(nn.Module):
   @nn.compact
   def __call__(self, pan: jnp.ndarray, lms: jnp.ndarray, pseudo_pan: jnp.ndarray) -> jnp.ndarray:
     x = jnp.concatenate([pan, lms, pan - pseudo_pan], axis=-1)  # V's input (paper's Phi)
-    h = nn.gelu(_conv3(self.width, name="conv1")(x))
-    return _conv3(self.width, name="conv2")(h)
+    h = nn.gelu(_conv3(self.width, name="conv1")(reflect_pad(x, 2)))  # reflect borders
+    return crop(_conv3(self.width, name="conv2")(h), 2)
 
 
 class GateMLP(nn.Module):
@@ -71,7 +79,7 @@ class LayerAdapter(nn.Module):
 
   Attributes:
     width: backbone feature width d.
-    adapter_width: a, channels of V and of the residual features.
+    adapter_width: a, channels of V; the residual branches run at `branch_width` = a // 2.
     spatial: whether the spatial residual branch exists (guidance mode).
     spectral: whether the spectral residual branch exists (guidance mode).
   """
@@ -81,20 +89,27 @@ class LayerAdapter(nn.Module):
   spatial: bool = True
   spectral: bool = True
 
+  @property
+  def branch_width(self) -> int:
+    """Channels of the residual branches: a // 2 (the residuals have 1 and C channels)."""
+    return max(self.adapter_width // 2, 4)
+
   def setup(self):
-    d, a = self.width, self.adapter_width
+    d, a = self.width, self.branch_width
     # Conv3x3([F, V]) split by linearity: fuse_f(F) + fuse_v(V) (bias in fuse_f only).
     self.fuse_f = _conv3(d, kernel_init=_zeros)
     self.fuse_v = _conv3(d, kernel_init=_zeros, use_bias=False)
     if self.spatial:
-      self.proj_spa = _conv3(a)                         # Proj(R_spa)
-      self.cb_in = _conv1(a)                            # CB on Cat[F~, Proj(R_spa)]
+      # CB's first 1x1 on Cat[F~, Proj(R_spa)] = cb_in(F~) + W (Proj(R_spa)); the linear
+      # W . Proj is one 3x3 conv of R_spa (`proj_spa`), so no concatenation is formed.
+      self.proj_spa = _conv3(a, use_bias=False)
+      self.cb_in = nn.Dense(a)
       self.cb_mid = _conv3(a)
-      self.cb_out = _conv1(d, kernel_init=_zeros)
+      self.cb_out = nn.Dense(d, kernel_init=_zeros)
     if self.spectral:
       self.proj_spe = _conv3(a, use_bias=False)         # S = Proj(R_spe)
       self.gate = GateMLP(a, max(a // 2, 4))            # w = sigmoid(MLP([GAP, GMP]))
-      self.spe_out = _conv1(d, kernel_init=_zeros, use_bias=False)
+      self.spe_out = nn.Dense(d, kernel_init=_zeros, use_bias=False)
 
   def static(self, v: jnp.ndarray) -> jnp.ndarray:
     """The step-independent part of the fusion, Conv3x3_V(V): (B, H, W, d)."""
@@ -113,8 +128,8 @@ class LayerAdapter(nn.Module):
     """
     f = self.fuse_f(f) + fused_v + f                    # F~ = Conv3x3([F, V]) + F
     if self.spatial:
-      z = jnp.concatenate([f, self.proj_spa(r_spa)], axis=-1)
-      z = nn.gelu(self.cb_mid(nn.gelu(self.cb_in(z))))
+      z = nn.gelu(self.cb_in(f) + self.proj_spa(r_spa))
+      z = nn.gelu(self.cb_mid(z))
       f = self.cb_out(z) + f                            # Z = CB(Cat[F~, Proj(R_spa)]) + F~
     if self.spectral:
       s = self.proj_spe(r_spe)
@@ -158,7 +173,7 @@ class TripleGuidanceAdapter(nn.Module):
       H^ and "fused_v" a tuple of `depth` (B, H, W, d) fusion terms Conv3x3_V^l(V).
     """
     v = self.phi(pan, lms, pseudo_pan_lms)
-    hhat = self.head(v) + lms
+    hhat = crop(self.head(reflect_pad(v, 1)), 1) + lms
     return {"v": v, "hhat": hhat, "fused_v": tuple(layer.static(v) for layer in self.layers)}
 
   def inject(self, l: int, f: jnp.ndarray, fused_v: jnp.ndarray, r_spa: jnp.ndarray | None,

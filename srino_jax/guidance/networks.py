@@ -12,7 +12,8 @@ residuals of `residuals.py`:
   (the toolbox genMTF kernel cropped to 11 x 11 and renormalised; a generic 0.3-gain
   Gaussian when no sensor is named), so an untrained f_KE already blurs like the sensor.
 
-Convolutions use reflect padding so that borders are not darkened by zero padding.
+Full-resolution convolutions have reflect borders (input padded once, see `crop`), so that
+borders are not darkened by zero padding.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["M2PNet", "KENet", "kernel_prior", "softmax_kernels"]
+__all__ = ["M2PNet", "KENet", "kernel_prior", "crop", "reflect_pad", "softmax_kernels"]
 
 GENERIC_GAIN = 0.3  # MTF Nyquist gain of the prior without a sensor (toolbox GF2 default).
 
@@ -68,8 +69,23 @@ def softmax_kernels(logits: jnp.ndarray) -> jnp.ndarray:
   return flat.reshape(b, kh, kw, c)
 
 
-def _conv(features: int, kernel: int = 3, **kw) -> nn.Conv:
-  return nn.Conv(features, (kernel, kernel), padding="REFLECT" if kernel > 1 else "SAME", **kw)
+def reflect_pad(x: jnp.ndarray, n: int) -> jnp.ndarray:
+  """Reflect-pads the two spatial axes of (B, H, W, C) by n pixels."""
+  return jnp.pad(x, ((0, 0), (n, n), (n, n), (0, 0)), mode="reflect")
+
+
+def crop(x: jnp.ndarray, n: int) -> jnp.ndarray:
+  """Removes n pixels from each side of the spatial axes of (B, H, W, C)."""
+  return x[:, n:x.shape[1] - n, n:x.shape[2] - n, :]
+
+
+# Reflect borders for a stack of n 3x3 convolutions: reflect-pad the *input* by n, run the
+# convolutions with zero "SAME" padding, crop n. The zero padding only reaches the outer n
+# pixels, which the crop removes, so this equals "VALID" convolutions on the padded input.
+# XLA on CPU runs "VALID" 3x3 convolutions ~4x slower than "SAME" ones (measured: 57 vs 13
+# ms, 256 x 256 x 32 -> 32), and flax's padding="REFLECT" is pad + "VALID".
+def _conv3(features: int, **kw) -> nn.Conv:
+  return nn.Conv(features, (3, 3), padding="SAME", **kw)
 
 
 class M2PNet(nn.Module):
@@ -90,8 +106,8 @@ class M2PNet(nn.Module):
     c = ms.shape[-1]
     linear = nn.Conv(1, (1, 1), name="mix",
                      kernel_init=nn.initializers.constant(1.0 / c))(ms)
-    h = nn.gelu(_conv(self.width, name="conv1")(ms))
-    h = nn.gelu(_conv(self.width, name="conv2")(h))
+    h = nn.gelu(_conv3(self.width, name="conv1")(reflect_pad(ms, 2)))
+    h = crop(nn.gelu(_conv3(self.width, name="conv2")(h)), 2)
     # Zero-initialised output: the untrained net is exactly the band mean.
     corr = nn.Conv(1, (1, 1), kernel_init=nn.initializers.zeros, name="out")(h)
     return linear + corr
@@ -129,7 +145,7 @@ class KENet(nn.Module):
       raise ValueError(f"f_KE lms: expected {pan.shape[:3] + (self.bands,)}, got {lms.shape}")
     k, c = self.kernel_size, self.bands
     x = jnp.concatenate([pan, lms], axis=-1)
-    h = nn.gelu(_conv(self.width, name="conv1")(x))
+    h = crop(nn.gelu(_conv3(self.width, name="conv1")(reflect_pad(x, 1))), 1)
     h = nn.gelu(nn.Conv(self.width, (3, 3), strides=2, padding="SAME", name="down1")(h))
     h = nn.gelu(nn.Conv(self.width, (3, 3), strides=2, padding="SAME", name="down2")(h))
     g = jnp.mean(h, axis=(1, 2))  # global average pool: (B, width)

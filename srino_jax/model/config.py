@@ -1,4 +1,4 @@
-"""ModelConfig: the static description of a SRINO model (hashable, so it can be a jit static arg)."""
+"""ModelConfig: the static description of a SRINO model (hashable: a jit static argument)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class ModelConfig:
     ffn_ratio: feed-forward hidden size in multiples of d.
     fno_modes: Fourier modes per axis (FNO backbone only).
     guidance: guidance mode, one of `GUIDANCE_MODES` ("both" = SRINO).
-    adapter_width: a, channels of the TGA features and of f_M2P / f_KE's hidden layers.
+    adapter_width: a, channels of the cross-modal features V and of f_KE's hidden layers;
+      the per-step parts (the TGA residual branches and f_M2P) use a // 2.
     kernel_size: f_KE's kernel size k (SRINO: 11).
     num_train_steps: T of the cosine schedule (SRINO: 500).
     schedule_s: the cosine schedule's offset s (0.008).

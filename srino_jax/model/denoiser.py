@@ -55,7 +55,7 @@ class SRINO(nn.Module):
     self.backbone = build_backbone(cfg)
     self.tga = TripleGuidanceAdapter(cfg.bands, cfg.width, cfg.depth, cfg.adapter_width,
                                      spatial=mode.spatial, spectral=mode.spectral)
-    self.m2p = M2PNet(cfg.adapter_width)
+    self.m2p = M2PNet(max(cfg.adapter_width // 2, 4))  # runs on Y_prev every step: kept small
     self.ke = KENet(cfg.bands, cfg.kernel_size, cfg.adapter_width, sensor=cfg.sensor)
 
   def denoise_stage1(self, x_t: jnp.ndarray, cond: jnp.ndarray, t: jnp.ndarray) -> jnp.ndarray:
@@ -135,7 +135,11 @@ def init_params(cfg: ModelConfig, key, pan_size: int = 64) -> dict[str, Any]:
   pan = jnp.zeros((1, pan_size, pan_size, 1), jnp.float32)
   t = jnp.zeros((1,), jnp.int32)
   model = SRINO(cfg)
-  variables = jax.jit(model.init)({"params": key}, x, t, pan, x)
+  # The non-partitionable threefry lowering compiles the ~100 per-leaf random draws about
+  # 2.5x faster on CPU (measured: 9 s -> 3.7 s for a tiny model); parameters are still a
+  # deterministic function of `key`, and unsharded initialisation loses nothing.
+  with jax.threefry_partitionable(False):
+    variables = jax.jit(model.init)({"params": key}, x, t, pan, x)
   params = {name: jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), dict(group))
             for name, group in variables["params"].items()}
   if set(params) != {"backbone", "tga", "m2p", "ke"}:

@@ -1,0 +1,221 @@
+"""Tests of srino_jax.model: config / registry, parameter groups, losses, freezing, sampling."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import srino_jax.model.sampling as sampling_mod
+from srino_jax.guidance import apply_kernel, consistency_loss, kernel_prior
+from srino_jax.model import (GUIDANCE_MODES, ModelConfig, aux_loss, get_guidance_mode,
+                             init_params, make_predict_x0, sample, stage1_loss, stage2_loss)
+from srino_jax.sampler import ddim_sample
+from srino_jax.schedule import cosine_alpha_bar
+from srino_jax.training.optim import make_optimizer, param_labels
+
+BANDS, SIZE = 4, 16
+CFG = ModelConfig(bands=BANDS, width=8, depth=2, heads=2, adapter_width=8)
+CFG_NONE = dataclasses.replace(CFG, guidance="none")
+_jit_sample = jax.jit(sample, static_argnums=(0, 4))
+
+
+def _batch(seed=0, b=2):
+  """A smooth synthetic scene: gt, its blurred version as lms, the band mean as pan."""
+  rng = np.random.default_rng(seed)
+  yy, xx = np.mgrid[0:SIZE, 0:SIZE] / SIZE
+  phase = rng.random((b, 1, 1, BANDS)) * 6.0
+  gt = 0.5 + 0.3 * np.sin(6.0 * xx[None, ..., None] + phase) * np.cos(5.0 * yy[None, ..., None])
+  gt = gt + 0.05 * rng.standard_normal(gt.shape)
+  gt = jnp.asarray(gt, jnp.float32)
+  lms = apply_kernel(gt, jnp.asarray(kernel_prior(BANDS, 11), jnp.float32))
+  return {"gt": gt, "lms": lms, "pan": jnp.mean(gt, axis=-1, keepdims=True),
+          "ms": lms[:, 2::4, 2::4]}
+
+
+def _perturb(tree, seed, scale=0.1):
+  rng = np.random.default_rng(seed)
+  return jax.tree.map(lambda p: p + jnp.asarray(scale * rng.standard_normal(p.shape), p.dtype),
+                      tree)
+
+
+def _none_params(params):
+  """The "none"-mode tree: the "both" tree without the residual branches."""
+  tga = {k: (v if not k.startswith("layers_") else {n: v[n] for n in ("fuse_f", "fuse_v")})
+         for k, v in params["tga"].items()}
+  return {**params, "tga": tga}
+
+
+@pytest.fixture(scope="module")
+def params():
+  return init_params(CFG, jax.random.key(0), pan_size=SIZE)
+
+
+@pytest.fixture(scope="module")
+def batch():
+  return _batch()
+
+
+# ---- configuration and registry ------------------------------------------------------------
+
+def test_guidance_registry_rejects_unknown_name_listing_known():
+  with pytest.raises(ValueError) as err:
+    get_guidance_mode("residual")
+  for name in ("none", "spatial", "spectral", "both", "gradient"):
+    assert name in str(err.value)
+  with pytest.raises(ValueError, match="gradient"):
+    ModelConfig(bands=4, guidance="bogus")
+  with pytest.raises(ValueError, match="galerkin"):
+    ModelConfig(bands=4, backbone="unet")
+  with pytest.raises(ValueError, match="bands"):
+    ModelConfig(bands=4, sensor="WV3")
+  table = {n: (m.spatial, m.spectral, m.uses_residuals) for n, m in GUIDANCE_MODES.items()}
+  assert table == {"none": (False, False, False), "spatial": (True, False, True),
+                   "spectral": (False, True, True), "both": (True, True, True),
+                   "gradient": (False, False, False)}
+  assert hash(CFG) == hash(dataclasses.replace(CFG))  # usable as a jit static argument
+
+
+def test_init_params_groups(params):
+  assert set(params) == {"backbone", "tga", "m2p", "ke"}
+  for leaf in jax.tree.leaves(params):
+    assert leaf.dtype == jnp.float32
+  chex.assert_tree_all_finite(params)
+  # The "none" tree is the "both" tree minus the residual branches (shapes via eval_shape).
+  none_shapes = jax.eval_shape(lambda k: init_params(CFG_NONE, k, SIZE), jax.random.key(0))
+  assert (jax.tree.structure(none_shapes) == jax.tree.structure(_none_params(params)))
+
+
+# ---- losses --------------------------------------------------------------------------------
+
+def test_aux_loss_terms_match_formula_at_init(params, batch):
+  loss, metrics = jax.jit(aux_loss, static_argnums=0)(CFG, params, batch)
+  # Untrained f_M2P is the band mean; untrained f_KE is the generic MTF prior.
+  m2p = jnp.mean(jnp.abs(jnp.mean(batch["gt"], -1, keepdims=True) - batch["pan"]))
+  blurred = apply_kernel(batch["gt"], jnp.asarray(kernel_prior(BANDS, 11), jnp.float32))
+  ke = jnp.mean(jnp.abs(blurred - batch["lms"]))
+  np.testing.assert_allclose(float(metrics["m2p_l1"]), float(m2p), atol=1e-5)
+  np.testing.assert_allclose(float(metrics["ke_l1"]), float(ke), atol=1e-5)
+  np.testing.assert_allclose(float(loss), float(m2p + ke), atol=1e-5)
+
+
+def test_stage2_step_freezes_backbone_m2p_ke(params, batch):
+  labels = param_labels(params, "stage2")
+  assert set(jax.tree.leaves(labels["tga"])) == {"train"}
+  for group in ("backbone", "m2p", "ke"):
+    assert set(jax.tree.leaves(labels[group])) == {"frozen"}
+  opt = make_optimizer("stage2", learning_rate=1e-3)
+
+  @jax.jit
+  def step(p, opt_state, key):
+    (loss, metrics), grads = jax.value_and_grad(
+        lambda q: stage2_loss(CFG, q, batch, key), has_aux=True)(p)
+    updates, opt_state = opt.update(grads, opt_state, p)
+    return optax.apply_updates(p, updates), metrics
+
+  new, metrics = step(params, opt.init(params), jax.random.key(3))
+  for group in ("backbone", "m2p", "ke"):
+    for a, b in zip(jax.tree.leaves(params[group]), jax.tree.leaves(new[group])):
+      np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  moved = [bool(jnp.any(a != b)) for a, b in zip(jax.tree.leaves(params["tga"]),
+                                                   jax.tree.leaves(new["tga"]))]
+  assert sum(moved) > len(moved) // 2
+  np.testing.assert_allclose(float(metrics["loss"]),
+                             0.5 * float(metrics["l1_first"] + metrics["l1_self"]), rtol=1e-6)
+
+
+def test_stage1_steps_lower_the_loss(params, batch):
+  opt = make_optimizer("stage1", learning_rate=3e-3)
+  eval_keys = jax.random.split(jax.random.key(7), 8)
+
+  @jax.jit
+  def eval_loss(p):
+    return jnp.mean(jax.vmap(lambda k: stage1_loss(CFG, p, batch, k)[0])(eval_keys))
+
+  @jax.jit
+  def step(p, opt_state, key):
+    grads = jax.grad(lambda q: stage1_loss(CFG, q, batch, key)[0])(p)
+    updates, opt_state = opt.update(grads, opt_state, p)
+    return optax.apply_updates(p, updates), opt_state
+
+  p, opt_state = params, opt.init(params)
+  before = float(eval_loss(p))
+  for i in range(30):
+    p, opt_state = step(p, opt_state, jax.random.fold_in(jax.random.key(1), i))
+  after = float(eval_loss(p))
+  assert after < 0.8 * before, (before, after)
+
+
+# ---- sampling ------------------------------------------------------------------------------
+
+def _predict(cfg, p, batch, x_t, x0_prev):
+  return make_predict_x0(cfg, p, batch)(x_t, jnp.int32(250), x0_prev)
+
+
+_jit_predict = jax.jit(_predict, static_argnums=0)
+
+
+def test_predict_x0_none_ignores_x0_prev_both_does_not(params, batch):
+  trained = {**params, "tga": _perturb(params["tga"], 1)}  # wake the zero-initialised layers
+  x_t = jnp.asarray(np.random.default_rng(2).standard_normal(batch["lms"].shape), jnp.float32)
+  x0_a = jnp.zeros_like(x_t)
+  x0_b = batch["gt"] - batch["lms"] + 0.2
+  none = _none_params(trained)
+  out_a = _jit_predict(CFG_NONE, none, batch, x_t, x0_a)
+  out_b = _jit_predict(CFG_NONE, none, batch, x_t, x0_b)
+  np.testing.assert_array_equal(np.asarray(out_a), np.asarray(out_b))
+  out_a = _jit_predict(CFG, trained, batch, x_t, x0_a)
+  out_b = _jit_predict(CFG, trained, batch, x_t, x0_b)
+  assert float(jnp.abs(out_a - out_b).max()) > 1e-4
+
+
+def test_gradient_mode_corrects_the_static_estimate(params, batch):
+  none = _none_params({**params, "tga": _perturb(params["tga"], 1)})
+  cfg_grad = dataclasses.replace(CFG, guidance="gradient", gradient_weight=50.0)
+  x_t = jnp.asarray(np.random.default_rng(4).standard_normal(batch["lms"].shape), jnp.float32)
+  x0_prev = jnp.zeros_like(x_t)
+  plain = _jit_predict(CFG_NONE, none, batch, x_t, x0_prev)
+  guided = _jit_predict(cfg_grad, none, batch, x_t, x0_prev)
+  # At init f_M2P is the band mean and f_KE the generic prior (checked in test_aux_loss...).
+  kernels = jnp.broadcast_to(jnp.asarray(kernel_prior(BANDS, 11), jnp.float32),
+                             (2, 11, 11, BANDS))
+  m2p = lambda img: jnp.mean(img, -1, keepdims=True)
+  loss = lambda x0: float(consistency_loss(x0, batch["pan"], batch["lms"], m2p, kernels))
+  assert float(jnp.abs(guided - plain).max()) > 0
+  assert loss(guided) < loss(plain)
+
+
+def test_sample_jit_equals_eager_and_is_a_function_of_x_T(params, batch):
+  key = jax.random.key(11)
+  trained = {**params, "tga": _perturb(params["tga"], 1)}
+  y_jit = _jit_sample(CFG, trained, batch, key, 5, 0.0)
+  y_eager = sample(CFG, trained, batch, key, num_steps=5, eta=0.0)
+  chex.assert_shape(y_jit, batch["lms"].shape)
+  np.testing.assert_allclose(np.asarray(y_jit), np.asarray(y_eager), rtol=1e-5, atol=1e-5)
+  # eta = 0: the key enters only through x_T = N(0, 1) from split(key)[0].
+  x_T = jax.random.normal(jax.random.split(key)[0], batch["lms"].shape)
+  ref = batch["lms"] + ddim_sample(make_predict_x0(CFG, trained, batch), x_T,
+                                   cosine_alpha_bar(500), num_steps=5)
+  np.testing.assert_allclose(np.asarray(y_eager), np.asarray(ref), rtol=1e-5, atol=1e-5)
+  other = _jit_sample(CFG, trained, batch, jax.random.key(12), 5, 0.0)
+  assert float(jnp.abs(other - y_jit).max()) > 1e-4
+
+
+def test_sample_vmaps_over_keys(params, batch):
+  keys = jax.random.split(jax.random.key(5), 2)
+  many = jax.jit(jax.vmap(lambda k: sample(CFG, params, batch, k, 5)))(keys)
+  one = _jit_sample(CFG, params, batch, keys[1], 5, 0.0)
+  np.testing.assert_allclose(np.asarray(many[1]), np.asarray(one), rtol=1e-5, atol=1e-5)
+
+
+def test_sample_with_oracle_denoiser_returns_the_reference(monkeypatch, batch):
+  x0 = batch["gt"] - batch["lms"]
+  monkeypatch.setattr(sampling_mod, "make_predict_x0",
+                      lambda cfg, params, b: (lambda x_t, t, x0_prev: x0))
+  y = sampling_mod.sample(CFG, None, batch, jax.random.key(0), num_steps=7)
+  np.testing.assert_allclose(np.asarray(y), np.asarray(batch["gt"]), rtol=1e-6, atol=1e-6)
