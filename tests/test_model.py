@@ -213,9 +213,27 @@ def test_sample_vmaps_over_keys(params, batch):
   np.testing.assert_allclose(np.asarray(many[1]), np.asarray(one), rtol=1e-5, atol=1e-5)
 
 
-def test_sample_with_oracle_denoiser_returns_the_reference(monkeypatch, batch):
-  x0 = batch["gt"] - batch["lms"]
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+def test_sample_with_oracle_denoiser_returns_the_reference(monkeypatch, batch, scale):
+  cfg = dataclasses.replace(CFG, residual_scale=scale)
+  x0 = scale * (batch["gt"] - batch["lms"])  # the diffusion runs on s (H - L)
   monkeypatch.setattr(sampling_mod, "make_predict_x0",
                       lambda cfg, params, b: (lambda x_t, t, x0_prev: x0))
-  y = sampling_mod.sample(CFG, None, batch, jax.random.key(0), num_steps=7)
+  y = sampling_mod.sample(cfg, None, batch, jax.random.key(0), num_steps=7)
   np.testing.assert_allclose(np.asarray(y), np.asarray(batch["gt"]), rtol=1e-6, atol=1e-6)
+
+
+def test_condition_lms_feeds_l_to_the_backbone(batch):
+  """With condition_lms the stage-1 prediction depends on L; without it, it does not."""
+  from srino_jax.model import SRINO
+
+  x_t = jnp.asarray(np.random.default_rng(6).standard_normal(batch["lms"].shape), jnp.float32)
+  t = jnp.array([10, 400], jnp.int32)
+  other_lms = batch["lms"] + 0.3
+  for cond_lms in (False, True):
+    cfg = dataclasses.replace(CFG, condition_lms=cond_lms, guidance="none")
+    p = init_params(cfg, jax.random.key(1), SIZE)
+    f = jax.jit(lambda p, l, cfg=cfg: SRINO(cfg).apply(
+        {"params": p}, x_t, batch["gt"], t, l, method=SRINO.denoise_stage1))
+    changed = float(jnp.abs(f(p, batch["lms"]) - f(p, other_lms)).max())
+    assert (changed > 1e-4) == cond_lms, (cond_lms, changed)

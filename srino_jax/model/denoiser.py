@@ -5,13 +5,13 @@ top-level keys "backbone", "tga", "m2p" and "ke" (the groups `training.optim` fr
 stage). Its methods are the pieces the losses and the sampler call through `apply(...,
 method=...)`; none stores anything.
 
-Stage-2 forward (one denoiser call, Y_prev = L + previous X0_hat):
+Stage-2 forward (one denoiser call, Y_prev = L + previous X0_hat / s, s = residual_scale):
 
   conds  = conditions(P, L)           once per image: V, H^ = Conv3x3(V) + L, Conv3x3_V^l(V),
                                       f_KE kernels
   R_spa  = P - f_M2P(Y_prev)          if the mode has the spatial branch
   R_spe  = KE * Y_prev - L            if the mode has the spectral branch
-  h, temb = P_in(x_t, H^, t)
+  h, temb = P_in(x_t, H^, t)          ([H^, L] with cfg.condition_lms)
   for l: h = M_l(TGA_l(h, V, R_spa, R_spe), temb)
   X0_hat = P_out(h)
 """
@@ -58,9 +58,17 @@ class SRINO(nn.Module):
     self.m2p = M2PNet(max(cfg.adapter_width // 2, 4))  # runs on Y_prev every step: kept small
     self.ke = KENet(cfg.bands, cfg.kernel_size, cfg.adapter_width, sensor=cfg.sensor)
 
-  def denoise_stage1(self, x_t: jnp.ndarray, cond: jnp.ndarray, t: jnp.ndarray) -> jnp.ndarray:
-    """Stage-1 denoiser G_theta(X_t, H, t): (B, H, W, C) X0_hat from the reference H."""
-    return self.backbone(x_t, cond, t)
+  def backbone_condition(self, cond: jnp.ndarray, lms: jnp.ndarray) -> jnp.ndarray:
+    """The condition slot: cond (H or H^), or [cond, L] when `cfg.condition_lms`."""
+    return jnp.concatenate([cond, lms], axis=-1) if self.cfg.condition_lms else cond
+
+  def denoise_stage1(self, x_t: jnp.ndarray, cond: jnp.ndarray, t: jnp.ndarray,
+                     lms: jnp.ndarray | None = None) -> jnp.ndarray:
+    """Stage-1 denoiser G_theta(X_t, H, t): (B, H, W, C) X0_hat from the reference H.
+
+    `lms` (B, H, W, C) is required when `cfg.condition_lms` (the condition is [H, L]).
+    """
+    return self.backbone(x_t, self.backbone_condition(cond, lms), t)
 
   def pseudo_pan(self, ms: jnp.ndarray) -> jnp.ndarray:
     """f_M2P: (B, H, W, C) -> (B, H, W, 1)."""
@@ -101,7 +109,7 @@ class SRINO(nn.Module):
     mode = self.cfg.mode
     r_spa = spatial_residual(pan, y_prev, self.m2p) if mode.spatial else None
     r_spe = spectral_residual(pan, lms, y_prev, conds["kernels"]) if mode.spectral else None
-    h, temb = self.backbone.lift(x_t, conds["hhat"], t)  # condition slot <- H^
+    h, temb = self.backbone.lift(x_t, self.backbone_condition(conds["hhat"], lms), t)  # <- H^
     for l in range(self.cfg.depth):
       h = self.tga.inject(l, h, conds["fused_v"][l], r_spa, r_spe)
       h = self.backbone.layer(l, h, temb)

@@ -2,13 +2,15 @@
 
 All losses are L1 means over the whole batch (so a batch sharded over devices gives the
 same value), with per-example diffusion steps t ~ U{0..T-1} and noise eps ~ N(0, 1) on the
-residual X0 = H - L (the denoiser predicts X0 directly):
+residual X0 = s (H - L) (the denoiser predicts X0 directly; s = cfg.residual_scale, 1 in
+the paper). The diffusion L1s are reported in sensor-max units, mean |X0_hat / s - (H - L)|
+(Adam is invariant to the constant factor, so this only makes the numbers comparable):
 
 - `aux_loss`: |f_M2P(H) - P| + |f_KE([P, L]) * H - L|, trains f_M2P and f_KE.
 - `stage1_loss`: |G(X_t, H, t) - X0|, trains the backbone with the reference as condition.
 - `stage2_loss`: the TGA-guided denoiser, condition H^ built from (P, L). Two passes on
   the same (X_t, t): pass 1 with Y_prev = L (what the sampler meets at its first step),
-  pass 2 with Y_prev = L + stop_gradient(pass-1 X0_hat) (what it meets at every later
+  pass 2 with Y_prev = L + stop_gradient(pass-1 X0_hat) / s (what it meets at every later
   step, as in self-conditioning). loss = (L1_pass1 + L1_pass2) / 2, so both situations are
   trained. Modes without residuals (none, gradient) do not depend on Y_prev: their two
   passes would be identical, so only one is run and loss = L1_pass1.
@@ -43,10 +45,11 @@ def noisy_residual(cfg: ModelConfig, gt: jnp.ndarray, lms: jnp.ndarray, key: jax
                    ) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
   """Draws t ~ U{0..T-1} per example and noise, returns (x0, x_t, t).
 
-  x0 = gt - lms (B, H, W, C); x_t = q_sample(x0, t, eps) (B, H, W, C); t (B,) int32.
+  x0 = s (gt - lms) (B, H, W, C), s = cfg.residual_scale; x_t = q_sample(x0, t, eps)
+  (B, H, W, C); t (B,) int32.
   """
   key_t, key_eps = jax.random.split(key)
-  x0 = gt - lms
+  x0 = cfg.residual_scale * (gt - lms)
   t = jax.random.randint(key_t, (x0.shape[0],), 0, cfg.num_train_steps, dtype=jnp.int32)
   eps = jax.random.normal(key_eps, x0.shape, x0.dtype)
   alpha_bar = cosine_alpha_bar(cfg.num_train_steps, cfg.schedule_s)
@@ -79,8 +82,8 @@ def stage1_loss(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.n
   """
   gt, lms, _ = unpack_batch(cfg, batch, need_gt=True)
   x0, x_t, t = noisy_residual(cfg, gt, lms, key)
-  x0_hat = SRINO(cfg).apply({"params": params}, x_t, gt, t, method=SRINO.denoise_stage1)
-  l1 = _l1(x0_hat, x0)
+  x0_hat = SRINO(cfg).apply({"params": params}, x_t, gt, t, lms, method=SRINO.denoise_stage1)
+  l1 = _l1(x0_hat, x0) / cfg.residual_scale
   return l1, {"loss": l1, "l1": l1}
 
 
@@ -101,10 +104,11 @@ def stage2_loss(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.n
   def denoise(y_prev):
     return model.apply(variables, x_t, t, pan, lms, y_prev, conds, method=SRINO.denoise_stage2)
 
+  s = cfg.residual_scale
   x0_first = denoise(lms)
-  l1_first = _l1(x0_first, x0)
+  l1_first = _l1(x0_first, x0) / s
   if cfg.mode.uses_residuals:
-    l1_self = _l1(denoise(lms + jax.lax.stop_gradient(x0_first)), x0)
+    l1_self = _l1(denoise(lms + jax.lax.stop_gradient(x0_first) / s), x0) / s
     loss = 0.5 * (l1_first + l1_self)
   else:  # no residuals: pass 2 would repeat pass 1 exactly
     l1_self = loss = l1_first

@@ -2,8 +2,9 @@
 
 `make_predict_x0` computes everything that depends only on (P, L) once (V, H^, the
 per-layer fusion terms and the f_KE kernels) and returns the closure that the DDIM scan
-calls at every step; the closure rebuilds Y_prev = L + x0_prev and recomputes R_spa and
-R_spe from it (closed-loop guidance). `sample` draws x_T and runs `ddim_sample`.
+calls at every step; the closure rebuilds Y_prev = L + x0_prev / s (s = residual_scale)
+and recomputes R_spa and R_spe from it (closed-loop guidance). `sample` draws x_T, runs
+`ddim_sample` and returns Y = L + X0_hat / s.
 
 Keys: `sample` splits its key into (key_T, key_eta); x_T ~ N(0, 1) from key_T and the DDIM
 noise (eta > 0 only) from key_eta. With eta = 0 the result depends on the key only
@@ -41,7 +42,8 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any],
   Returns:
     predict_x0(x_t (B, H, W, C), t int32 scalar or (B,), x0_prev (B, H, W, C)) ->
     X0_hat (B, H, W, C). Y_prev = L + x0_prev (x0_prev = 0 at the first step gives L).
-    For the "gradient" mode the returned X0_hat is already corrected.
+    For the "gradient" mode the returned X0_hat is already corrected. All x0 arrays are
+    in the diffusion's units, s (H - L) with s = cfg.residual_scale.
   """
   _, lms, pan = unpack_batch(cfg, batch, need_gt=False)
   model, variables = SRINO(cfg), {"params": params}
@@ -51,12 +53,17 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any],
   def m2p(img):
     return model.apply(variables, img, method=SRINO.pseudo_pan)
 
+  s = cfg.residual_scale
+
   def predict_x0(x_t, t, x0_prev):
     t = jnp.broadcast_to(jnp.asarray(t, jnp.int32), (x_t.shape[0],))
-    y_prev = lms + x0_prev
+    y_prev = lms + x0_prev / s
     x0_hat = model.apply(variables, x_t, t, pan, lms, y_prev, conds,
                          method=SRINO.denoise_stage2)
-    return mode.correct_x0(x0_hat, pan, lms, m2p, conds["kernels"], cfg.gradient_weight)
+    # Corrections act on the image-unit residual H - L (gradient guidance's alpha is in
+    # sensor-max units whatever s is).
+    return s * mode.correct_x0(x0_hat / s, pan, lms, m2p, conds["kernels"],
+                               cfg.gradient_weight)
 
   return predict_x0
 
@@ -84,4 +91,4 @@ def sample(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarra
   alpha_bar = cosine_alpha_bar(cfg.num_train_steps, cfg.schedule_s)
   predict_x0 = make_predict_x0(cfg, params, batch)
   x0 = ddim_sample(predict_x0, x_T, alpha_bar, num_steps=num_steps, eta=eta, key=key_eta)
-  return lms + x0
+  return lms + x0 / cfg.residual_scale
