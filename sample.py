@@ -43,6 +43,9 @@ def parse_args(argv=None):
   p.add_argument("--batch-size", type=int, default=1, help="scenes per sampler call")
   p.add_argument("--methods", default="exp,brovey,gsa,mtf-glp-hpm",
                  help="baselines in the table, comma-separated ('' for none)")
+  p.add_argument("--no-clip", action="store_true",
+                 help="score the fused images unclipped (default: clipped to [0, 2^bits] as "
+                 "the toolbox's th_values)")
   p.add_argument("--png", help="folder for RGB quick-looks (PAN | EXP | SRINO | GT)")
   return p.parse_args(argv)
 
@@ -67,7 +70,8 @@ def main(argv=None):
                       extra={"source": os.path.abspath(args.input), "samples": args.num_samples})
   print(f"wrote {args.output} ({len(mean)} scenes, {seconds:.2f} s per scene)")
   methods = [m for m in args.methods.split(",") if m]
-  rows = inference.comparison_rows(data, mean, sensor, methods, seconds=seconds)
+  rows = inference.comparison_rows(data, mean, sensor, methods, seconds=seconds,
+                                   clip=not args.no_clip)
   print(metrics.format_table(rows, title=f"{args.input} ({sensor.name})"))
   if args.png:
     paths = quicklook.save_quicklooks(args.png, data, mean, sensor)

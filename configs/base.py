@@ -44,6 +44,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.adapter_width = 32
   config.model.kernel_size = 11            # paper: 11 x 11 f_KE kernels
   config.model.gradient_weight = 1.0       # alpha of the "gradient" guidance ablation
+  config.model.residual_scale = 1.0        # paper: diffuse X0 = H - L itself (scale 1)
+  config.model.condition_lms = False       # paper: condition = H (stage 1) / H^ (stage 2)
 
   config.diffusion = ml_collections.ConfigDict()
   config.diffusion.num_train_steps = 500   # paper: T = 500, cosine schedule

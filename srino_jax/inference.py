@@ -153,7 +153,7 @@ def fuse_scenes(run: RunConfig, params: Any, data: dict[str, np.ndarray], key: j
 
 def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
                     methods=("exp", "brovey", "gsa", "mtf-glp-hpm"), label: str = "SRINO",
-                    seconds: float | None = None) -> list[dict]:
+                    seconds: float | None = None, clip: bool = True) -> list[dict]:
   """Table rows (`metrics.make_row`) for the baselines and `fused`, on the same scenes.
 
   Reduced-resolution indices when `data` holds `gt`, full-resolution ones otherwise.
@@ -165,12 +165,15 @@ def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
     methods: classical baselines to run beside it (`baselines.available_methods()`).
     label: the row name of `fused`.
     seconds: fusion time per scene, kept in the row.
+    clip: clip every fused image to [0, 2^bits] before scoring (the toolbox's th_values):
+      ratio methods such as MTF-GLP-HPM divide by near-zero low-pass values in dark pixels
+      and would otherwise dominate the mean with a few wild pixels.
   """
   from srino_jax.evaluate import evaluate_methods  # local: only needed for tables
   sensor = sensors.get_sensor(sensor)
   dn = {k: np.asarray(data[k], np.float64) * sensor.max_value
         for k in ("ms", "lms", "pan", "gt") if k in data}
-  rows = evaluate_methods(dn, sensor, methods,
+  rows = evaluate_methods(dn, sensor, methods, clip=clip,
                           fused={label: np.asarray(fused, np.float64) * sensor.max_value})
   if seconds is not None:
     rows[-1]["seconds"] = float(seconds)
