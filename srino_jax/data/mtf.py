@@ -17,10 +17,11 @@ import numpy as np
 import scipy.signal
 import scipy.special
 
+from srino_jax.data.arrays import as_image
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["mtf_kernel", "mtf_pan_kernel", "mtf_filter", "mtf_pan_filter", "filter_replicate",
-           "gaussian_mtf_kernel", "as_image"]
+           "gaussian_mtf_kernel"]
 
 _KAISER_BETA = 0.5  # MATLAB kaiser(N) default.
 
@@ -101,27 +102,6 @@ def mtf_pan_kernel(sensor: str | Sensor, ratio: int = 4, size: int = 41) -> np.n
   """PAN MTF kernel of the toolbox's MTF_PAN: (size, size, 1) float64, gain `sensor.pan_gain`."""
   sensor = get_sensor(sensor)
   return gaussian_mtf_kernel(sensor.pan_gain, ratio, size)[..., None]
-
-
-def as_image(img, name: str, bands: int | None = None) -> np.ndarray:
-  """Checks an H x W x C (or H x W) image and returns it as (H, W, C) float64.
-
-  Raises:
-    ValueError: naming `name` when the rank, band count or finiteness is wrong.
-  """
-  arr = np.asarray(img)
-  if arr.ndim == 2:
-    arr = arr[..., None]
-  if arr.ndim != 3:
-    raise ValueError(f"{name}: expected an H x W x C (or H x W) array, got shape {arr.shape}")
-  if bands is not None and arr.shape[-1] != bands:
-    raise ValueError(f"{name}: has {arr.shape[-1]} bands, expected {bands}")
-  if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-    raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
-  arr = arr.astype(np.float64, copy=False)
-  if not np.all(np.isfinite(arr)):
-    raise ValueError(f"{name}: contains NaN or Inf")
-  return arr
 
 
 def filter_replicate(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:

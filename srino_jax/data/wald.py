@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from srino_jax.data.mtf import as_image, mtf_filter, mtf_pan_filter
+from srino_jax.data.arrays import as_image
+from srino_jax.data.mtf import mtf_filter, mtf_pan_filter
 from srino_jax.data.resize import imresize
 from srino_jax.sensors import Sensor, get_sensor
 
