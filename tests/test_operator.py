@@ -194,6 +194,25 @@ def test_spectral_conv_is_invariant_on_band_limited_inputs():
   np.testing.assert_allclose(shifted, jnp.roll(small, (3, -5), axis=(1, 2)), atol=1e-5)
 
 
+def test_spectral_conv_clipped_grid_keeps_weights_on_their_frequencies():
+  """On a grid too small for `modes` (8 < 2 * 6 rows) the kept weights must be those of the
+  frequencies present: w_neg's last rows are frequencies -m1..-1. A field with frequencies
+  |k| <= 3 is then mapped identically on the clipped 8-grid and the unclipped 24-grid (the
+  extra modes of the fine grid carry no input). Taking w_neg's *first* rows instead puts
+  the -6..-3 weights on frequencies -4..-1 and fails this."""
+  conv = op.SpectralConv2d(features=4, modes=6)
+
+  def field(n):
+    g = op.grid_coordinates(n, n)
+    y, x = 2 * np.pi * g[..., 0], 2 * np.pi * g[..., 1]
+    f = jnp.stack([jnp.sin(2 * x + 3 * y), jnp.cos(x) * jnp.sin(2 * y), jnp.cos(3 * x - y)], -1)
+    return f[None]
+
+  params = conv.init(KEY, field(24))
+  small, big = conv.apply(params, field(8)), conv.apply(params, field(24))
+  np.testing.assert_allclose(big[:, 1::3, 1::3], small, atol=1e-5 * float(jnp.abs(small).max()))
+
+
 @pytest.mark.parametrize("name", sorted(op.BACKBONES))
 @pytest.mark.parametrize("bands", [4, 8])
 def test_backbone_is_pure_and_uses_time(name, bands):

@@ -26,8 +26,8 @@ class SpectralConv2d(nn.Module):
   Attributes:
     features: output channels.
     modes: Fourier modes kept per axis; clipped to H // 2 rows and W // 2 + 1 columns on
-      small grids (the weights are then truncated, so one set of parameters serves every
-      resolution).
+      small grids (the weights of the dropped frequencies are then unused, so one set of
+      parameters serves every resolution, each weight always on the same frequency).
   """
   features: int
   modes: int = 12
@@ -43,10 +43,15 @@ class SpectralConv2d(nn.Module):
     m1, m2 = min(self.modes, hh // 2), min(self.modes, ww // 2 + 1)
 
     x_ft = jnp.fft.rfft2(h.astype(jnp.float32), axes=(1, 2), norm="forward")  # (B, H, W//2+1, Cin)
-    mix = lambda x, w: jnp.einsum("bxyi,xyio->bxyo", x, (w[0] + 1j * w[1])[:m1, :m2])
+    mix = lambda x, w: jnp.einsum("bxyi,xyio->bxyo", x, w[0] + 1j * w[1])
     out_ft = jnp.zeros((b, hh, ww // 2 + 1, self.features), jnp.complex64)
-    out_ft = out_ft.at[:, :m1, :m2].set(mix(x_ft[:, :m1, :m2], w_pos))
-    out_ft = out_ft.at[:, hh - m1:, :m2].set(mix(x_ft[:, hh - m1:, :m2], w_neg))
+    # w_pos row r is frequency +r; w_neg row r is frequency r - modes (-modes .. -1). On a
+    # clipped grid keep the rows of the frequencies present: the first m1 positive ones and
+    # the *last* m1 negative ones, so each weight multiplies the same frequency at every
+    # resolution.
+    out_ft = out_ft.at[:, :m1, :m2].set(mix(x_ft[:, :m1, :m2], w_pos[:, :m1, :m2]))
+    out_ft = out_ft.at[:, hh - m1:, :m2].set(
+        mix(x_ft[:, hh - m1:, :m2], w_neg[:, self.modes - m1:, :m2]))
     out = jnp.fft.irfft2(out_ft, s=(hh, ww), axes=(1, 2), norm="forward")
     return out.astype(h.dtype)
 
