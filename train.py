@@ -8,7 +8,7 @@ r"""Trains SRINO: auxiliary networks (f_M2P, f_KE), stage 1 (backbone), stage 2 
 Re-running the same command resumes every unfinished stage from its latest checkpoint.
 """
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 from srino_jax.training import loop, sharding
@@ -43,6 +43,8 @@ _QUIET = flags.DEFINE_bool("quiet", False, "No progress bars.")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if not flags.FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
   config = _CONFIG.value
   if _PRINT.value:
     print(config)
