@@ -93,6 +93,36 @@ def test_softmax_attention_equals_explicit():
   np.testing.assert_allclose(op.softmax_attention(q, k, v), ref, rtol=1e-4, atol=1e-5)
 
 
+def _layer_norm(x, scale, bias, eps=1e-6):
+  mu = x.mean(-1, keepdims=True)
+  return (x - mu) / np.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + eps) * scale + bias
+
+
+@pytest.mark.parametrize("heads", [1, 4])
+def test_galerkin_attention_layer_matches_formula(heads):
+  """The layer against a float64 NumPy re-derivation from its own parameters: 1x1 Q, K, V
+  per head; LayerNorm per head over the head channels (own affine per head) on K and V
+  only, none on Q; Q (K^T V) / N over all pixels; 1x1 output map. Non-trivial LayerNorm
+  affines make a norm over all heads, a norm on Q or a missing 1/N fail."""
+  width, hh, ww = 16, 6, 5
+  layer = op.GalerkinAttention(width, heads)
+  h = jax.random.normal(jax.random.key(7), (2, hh, ww, width))
+  params = layer.init(KEY, h)
+  rng = np.random.default_rng(0)
+  params = jax.tree.map(lambda p: p + jnp.asarray(0.3 * rng.standard_normal(p.shape), p.dtype),
+                        params)
+  got = np.asarray(jax.jit(layer.apply)(params, h), np.float64)
+  p = jax.tree.map(lambda a: np.asarray(a, np.float64), params["params"])
+  x = np.asarray(h, np.float64).reshape(2, hh * ww, width)
+  proj = lambda name: np.einsum("bnw,whd->bnhd", x, p[name]["kernel"]) + p[name]["bias"]
+  q = proj("query")
+  k = _layer_norm(proj("key"), p["key_norm"]["scale"], p["key_norm"]["bias"])
+  v = _layer_norm(proj("value"), p["value_norm"]["scale"], p["value_norm"]["bias"])
+  att = np.einsum("bnhd,bhde->bnhe", q, np.einsum("bnhd,bnhe->bhde", k, v)) / (hh * ww)
+  ref = np.einsum("bnhe,hew->bnw", att, p["out"]["kernel"]) + p["out"]["bias"]
+  np.testing.assert_allclose(got, ref.reshape(2, hh, ww, width), rtol=1e-4, atol=1e-4)
+
+
 # ---------------------------------------------------------------- pointwise layers
 
 def test_grid_coordinates_are_pixel_centres():
