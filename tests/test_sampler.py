@@ -125,6 +125,20 @@ def test_ddim_step_sigma_is_ddpm_posterior_std_at_eta1():
   np.testing.assert_allclose(noisy - det, np.sqrt(beta_tilde) * z, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("eta", [0.3, 1.0])
+def test_ddim_step_mean_shrinks_the_direction_by_sigma(eta):
+  """Song et al. eq. 12 with eta > 0: the direction term is sqrt(1 - ab_prev - sigma^2)
+  eps_hat (not sqrt(1 - ab_prev) eps_hat), so the total variance stays 1 - ab_prev."""
+  t, t_prev = 250, 229
+  x_t, x0, z = _x(4, key=1), _x(4, key=2), _x(4, key=3)
+  ab_t, ab_p = float(AB[t]), float(AB[t_prev])
+  sigma = eta * np.sqrt((1 - ab_p) / (1 - ab_t) * (1 - ab_t / ab_p))
+  eps_hat = (np.asarray(x_t) - np.sqrt(ab_t) * np.asarray(x0)) / np.sqrt(1 - ab_t)
+  ref = np.sqrt(ab_p) * x0 + np.sqrt(1 - ab_p - sigma**2) * eps_hat + sigma * z
+  out = sampler.ddim_step(x_t, x0, t, t_prev, AB, eta=eta, noise=z)
+  np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+
+
 def test_ddim_step_last_returns_x0_hat():
   x_t, x0 = _x(8, key=1), _x(8, key=2)
   out = sampler.ddim_step(x_t, x0, 0, -1, AB, eta=1.0, noise=_x(8, key=3))
