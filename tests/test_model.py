@@ -14,7 +14,8 @@ import pytest
 import srino_jax.model.sampling as sampling_mod
 from srino_jax.guidance import apply_kernel, consistency_loss, kernel_prior
 from srino_jax.model import (GUIDANCE_MODES, ModelConfig, aux_loss, get_guidance_mode,
-                             init_params, make_predict_x0, sample, stage1_loss, stage2_loss)
+                             init_params, make_predict_x0, noisy_residual, sample, stage1_loss,
+                             stage2_loss)
 from srino_jax.sampler import ddim_sample
 from srino_jax.schedule import cosine_alpha_bar
 from srino_jax.training.optim import make_optimizer, param_labels
@@ -127,6 +128,29 @@ def test_stage2_step_freezes_backbone_m2p_ke(params, batch):
   assert sum(moved) > len(moved) // 2
   np.testing.assert_allclose(float(metrics["loss"]),
                              0.5 * float(metrics["l1_first"] + metrics["l1_self"]), rtol=1e-6)
+
+
+def test_stage2_passes_are_the_samplers_first_and_next_step(params, batch):
+  """Interface between the loss and the sampler, with residual_scale s = 10: pass 1 is
+  predict_x0(x_t, t, 0) (Y_prev = L), pass 2 is predict_x0(x_t, t, pass-1 X0_hat)
+  (Y_prev = L + X0_hat / s), and both L1s are in image units (/ s)."""
+  cfg = dataclasses.replace(CFG, residual_scale=10.0)
+  trained = {**params, "tga": _perturb(params["tga"], 1)}  # residual branches active
+  key = jax.random.key(9)
+
+  @jax.jit
+  def both(p):
+    _, metrics = stage2_loss(cfg, p, batch, key)
+    x0, x_t, t = noisy_residual(cfg, batch["gt"], batch["lms"], key)
+    predict = make_predict_x0(cfg, p, batch)
+    first = predict(x_t, t, jnp.zeros_like(x_t))
+    second = predict(x_t, t, first)
+    return metrics, jnp.mean(jnp.abs(first - x0)) / 10.0, jnp.mean(jnp.abs(second - x0)) / 10.0
+
+  metrics, l1_first, l1_self = both(trained)
+  np.testing.assert_allclose(float(metrics["l1_first"]), float(l1_first), rtol=1e-5)
+  np.testing.assert_allclose(float(metrics["l1_self"]), float(l1_self), rtol=1e-5)
+  assert abs(float(l1_self) - float(l1_first)) > 1e-4 * float(l1_first)  # pass 2 differs
 
 
 def test_stage1_steps_lower_the_loss(params, batch):

@@ -41,7 +41,7 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any],
 
   Returns:
     predict_x0(x_t (B, H, W, C), t int32 scalar or (B,), x0_prev (B, H, W, C)) ->
-    X0_hat (B, H, W, C). Y_prev = L + x0_prev (x0_prev = 0 at the first step gives L).
+    X0_hat (B, H, W, C). Y_prev = L + x0_prev / s (x0_prev = 0 at the first step gives L).
     For the "gradient" mode the returned X0_hat is already corrected. All x0 arrays are
     in the diffusion's units, s (H - L) with s = cfg.residual_scale.
   """
@@ -70,9 +70,11 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any],
 
 def sample(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarray],
            key: jax.Array, num_steps: int = 25, eta: float = 0.0) -> jnp.ndarray:
-  """Pan-sharpens a batch with DDIM: Y = L + X0_hat.
+  """Pan-sharpens a batch with DDIM: Y = L + X0_hat / s (s = cfg.residual_scale).
 
-  Jit with `jax.jit(sample, static_argnums=(0, 4))`; vmap over `key` for several samples.
+  Jit with `jax.jit(sample, static_argnums=(0, 4, 5))`; vmap over `key` for several samples.
+  A traced `eta` also works and gives the same result, but then the sampler cannot know
+  that eta = 0 and draws (and multiplies by sigma = 0) a noise image at every step.
 
   Args:
     cfg: model configuration (static).
