@@ -196,3 +196,23 @@ def test_gradient_guidance_descends_consistency_loss():
   x1 = gradient_guidance(x0, pan, lms, _band_mean, kernels, 100.0)
   after = float(consistency_loss(x1, pan, lms, _band_mean, kernels))
   assert after < before
+
+
+@pytest.mark.parametrize("size", [8, 16])
+def test_gradient_guidance_step_is_the_closed_form_gradient(size):
+  """With f_M2P = band mean and delta kernels (R_spe = X0), g's gradient is known:
+  d g / d x0[b, p, c] = -sign(R_spa[b, p]) / (N C) + sign(x0[b, p, c]) / (N C), N = H W
+  pixels. Pins the normalisation of alpha: per-pixel means, so the step per pixel is
+  alpha / (H W C) and shrinks 4x when the image side doubles."""
+  bands = 4
+  rng = _rng(9)
+  lms = jnp.asarray(rng.random((2, size, size, bands)), jnp.float32)
+  pan = jnp.asarray(rng.random((2, size, size, 1)), jnp.float32)
+  x0 = jnp.asarray(rng.standard_normal(lms.shape) * 0.1, jnp.float32)
+  delta = np.zeros((2, 11, 11, bands), np.float32)
+  delta[:, 5, 5, :] = 1.0
+  out = gradient_guidance(x0, pan, lms, _band_mean, jnp.asarray(delta), 3.0)
+  n, c = size * size, bands
+  r_spa = np.asarray(pan - _band_mean(lms + x0))
+  grad = (-np.sign(r_spa) + np.sign(np.asarray(x0))) / (n * c)
+  np.testing.assert_allclose(np.asarray(out), np.asarray(x0) - 3.0 * grad, rtol=0, atol=1e-6)

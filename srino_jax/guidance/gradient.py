@@ -6,9 +6,15 @@ estimate down the gradient of an unsupervised consistency loss at every sampling
   g(x0) = sum_b [ mean_{h,w} |P - f_M2P(L + x0)|  +  mean_{h,w,c} |KE * (L + x0) - L| ]
   x0   <- x0 - alpha * grad_x0 g(x0)
 
-i.e. the two L1 terms are per-image *means* of absolute values (so alpha does not depend on
-the image size or band count) summed over the batch (so each image's gradient is its own).
-KE are f_KE's kernels for the image, computed once; alpha = ModelConfig.gradient_weight.
+i.e. the two L1 terms are per-image *means* of absolute values, summed over the batch (so
+each image's gradient is its own). KE are f_KE's kernels for the image, computed once;
+alpha = ModelConfig.gradient_weight.
+
+Scale of alpha: the *loss value* does not depend on the image size, but its gradient per
+pixel does: d g / d x0 is O(1 / (H W C)) (e.g. (sign terms) / (H W C) for a band-mean f_M2P),
+so one step moves each pixel by about alpha / (H W C) in sensor-max units: ~3e-5 * alpha on a
+64 x 64 x 8 training patch, 16x less on a 256 x 256 test scene. This is what a mean-reduced
+L1 loss (PyTorch's default reduction) gives; compare alpha values at one image size only.
 """
 
 from __future__ import annotations
