@@ -30,7 +30,8 @@ def _table(run, params, data, sensor, title):
   fused, _ = inference.fuse_scenes(run, params, data, jax.random.PRNGKey(run.seed))
   seconds = (time.perf_counter() - t0) / len(fused)
   rows = inference.comparison_rows(data, fused, sensor, seconds=seconds)
-  print(metrics.format_table(rows, title=title), flush=True)
+  print(metrics.format_table(rows, title=f"{title}\n(fused images clipped to [0, 2^bits] as "
+                             "the toolbox's th_values; no border cut)"), flush=True)
   return rows
 
 

