@@ -153,6 +153,30 @@ def test_stage2_passes_are_the_samplers_first_and_next_step(params, batch):
   assert abs(float(l1_self) - float(l1_first)) > 1e-4 * float(l1_first)  # pass 2 differs
 
 
+def test_untrained_tga_is_the_stage1_denoiser_with_condition_l(params, batch):
+  """Stage 2 starts from stage 1: with zero-initialised injections and H^ head, H^ = L and
+  every adapter is the identity, so the stage-2 denoiser equals G(X_t, L, t) exactly
+  (whatever Y_prev is)."""
+  from srino_jax.model import SRINO
+
+  cfg, p = CFG, params
+  x_t = jnp.asarray(np.random.default_rng(8).standard_normal(batch["lms"].shape), jnp.float32)
+  t = jnp.array([30, 420], jnp.int32)
+
+  @jax.jit
+  def both(p):
+    model, v = SRINO(cfg), {"params": p}
+    conds = model.apply(v, batch["pan"], batch["lms"], method=SRINO.conditions)
+    two = model.apply(v, x_t, t, batch["pan"], batch["lms"], batch["gt"], conds,
+                      method=SRINO.denoise_stage2)
+    one = model.apply(v, x_t, batch["lms"], t, batch["lms"], method=SRINO.denoise_stage1)
+    return conds["hhat"], two, one
+
+  hhat, two, one = both(p)
+  np.testing.assert_array_equal(np.asarray(hhat), np.asarray(batch["lms"]))
+  np.testing.assert_allclose(np.asarray(two), np.asarray(one), rtol=1e-6, atol=1e-6)
+
+
 def test_stage1_steps_lower_the_loss(params, batch):
   opt = make_optimizer("stage1", learning_rate=3e-3)
   eval_keys = jax.random.split(jax.random.key(7), 8)
