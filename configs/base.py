@@ -43,7 +43,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.guidance = "both"           # none | spatial | spectral | both | gradient
   config.model.adapter_width = 32
   config.model.kernel_size = 11            # paper: 11 x 11 f_KE kernels
-  config.model.gradient_weight = 1.0       # alpha of the "gradient" guidance ablation
+  config.model.gradient_weight = 0.5       # alpha of the "gradient" ablation (ours; < 2)
   config.model.residual_scale = 1.0        # paper: diffuse X0 = H - L itself (scale 1)
   config.model.condition_lms = False       # paper: condition = H (stage 1) / H^ (stage 2)
 

@@ -193,7 +193,7 @@ def test_gradient_guidance_descends_consistency_loss():
   np.testing.assert_array_equal(
       np.asarray(gradient_guidance(x0, pan, lms, _band_mean, kernels, 0.0)), np.asarray(x0))
   before = float(consistency_loss(x0, pan, lms, _band_mean, kernels))
-  x1 = gradient_guidance(x0, pan, lms, _band_mean, kernels, 100.0)
+  x1 = gradient_guidance(x0, pan, lms, _band_mean, kernels, 0.5)
   after = float(consistency_loss(x1, pan, lms, _band_mean, kernels))
   assert after < before
 
@@ -201,9 +201,8 @@ def test_gradient_guidance_descends_consistency_loss():
 @pytest.mark.parametrize("size", [8, 16])
 def test_gradient_guidance_step_is_the_closed_form_gradient(size):
   """With f_M2P = band mean and delta kernels (R_spe = X0), g's gradient is known:
-  d g / d x0[b, p, c] = -sign(R_spa[b, p]) / (N C) + sign(x0[b, p, c]) / (N C), N = H W
-  pixels. Pins the normalisation of alpha: per-pixel means, so the step per pixel is
-  alpha / (H W C) and shrinks 4x when the image side doubles."""
+  d g / d x0[b, p, c] = -R_spa[b, p] / C + x0[b, p, c]. Pins the normalisation of alpha:
+  pixel sums of squares, so the step per pixel does not depend on the image size."""
   bands = 4
   rng = _rng(9)
   lms = jnp.asarray(rng.random((2, size, size, bands)), jnp.float32)
@@ -212,7 +211,7 @@ def test_gradient_guidance_step_is_the_closed_form_gradient(size):
   delta = np.zeros((2, 11, 11, bands), np.float32)
   delta[:, 5, 5, :] = 1.0
   out = gradient_guidance(x0, pan, lms, _band_mean, jnp.asarray(delta), 3.0)
-  n, c = size * size, bands
   r_spa = np.asarray(pan - _band_mean(lms + x0))
-  grad = (-np.sign(r_spa) + np.sign(np.asarray(x0))) / (n * c)
-  np.testing.assert_allclose(np.asarray(out), np.asarray(x0) - 3.0 * grad, rtol=0, atol=1e-6)
+  grad = -r_spa / bands + np.asarray(x0)
+  # atol: alpha (3) times the FFT blur's float32 round-off (~3e-7 on these values).
+  np.testing.assert_allclose(np.asarray(out), np.asarray(x0) - 3.0 * grad, rtol=0, atol=1e-5)

@@ -224,7 +224,7 @@ def test_predict_x0_none_ignores_x0_prev_both_does_not(params, batch):
 
 def test_gradient_mode_corrects_the_static_estimate(params, batch):
   none = _none_params({**params, "tga": _perturb(params["tga"], 1)})
-  cfg_grad = dataclasses.replace(CFG, guidance="gradient", gradient_weight=50.0)
+  cfg_grad = dataclasses.replace(CFG, guidance="gradient", gradient_weight=0.5)
   x_t = jnp.asarray(np.random.default_rng(4).standard_normal(batch["lms"].shape), jnp.float32)
   x0_prev = jnp.zeros_like(x_t)
   plain = _jit_predict(CFG_NONE, none, batch, x_t, x0_prev)

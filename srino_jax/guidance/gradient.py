@@ -3,18 +3,18 @@
 Instead of feeding the residuals to the network, gradient guidance moves the denoiser's
 estimate down the gradient of an unsupervised consistency loss at every sampling step:
 
-  g(x0) = sum_b [ mean_{h,w} |P - f_M2P(L + x0)|  +  mean_{h,w,c} |KE * (L + x0) - L| ]
+  g(x0) = sum_images [ 1/2 sum_{h,w} R_spa^2  +  1/2 sum_{h,w,c} R_spe^2 ]
+  R_spa = P - f_M2P(L + x0),   R_spe = KE * (L + x0) - L
   x0   <- x0 - alpha * grad_x0 g(x0)
 
-i.e. the two L1 terms are per-image *means* of absolute values, summed over the batch (so
-each image's gradient is its own). KE are f_KE's kernels for the image, computed once;
-alpha = ModelConfig.gradient_weight.
+KE are f_KE's kernels for the image, computed once; alpha = ModelConfig.gradient_weight.
 
-Scale of alpha: the *loss value* does not depend on the image size, but its gradient per
-pixel does: d g / d x0 is O(1 / (H W C)) (e.g. (sign terms) / (H W C) for a band-mean f_M2P),
-so one step moves each pixel by about alpha / (H W C) in sensor-max units: ~3e-5 * alpha on a
-64 x 64 x 8 training patch, 16x less on a 256 x 256 test scene. This is what a mean-reduced
-L1 loss (PyTorch's default reduction) gives; compare alpha values at one image size only.
+Scale of alpha: with pixel *sums* of squared residuals the gradient at a pixel is the
+residual itself carried back through f_M2P and the blur (for a band-mean f_M2P and a delta
+kernel: -R_spa / C + R_spe), so alpha is a step in sensor-max units per unit residual,
+independent of the image size. The curvature of g is about 1 for sum-to-one kernels and an
+averaging f_M2P: alpha around 0.1-1 corrects, alpha >= 2 overshoots (the weight-tuning
+burden that SRINO's residual inputs avoid).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["consistency_loss", "gradient_guidance"]
 def consistency_loss(x0_hat: jnp.ndarray, pan: jnp.ndarray, lms: jnp.ndarray,
                      m2p: Callable[[jnp.ndarray], jnp.ndarray],
                      kernels: jnp.ndarray) -> jnp.ndarray:
-  """g(x0) above: scalar float32, the batch sum of the per-image spatial + spectral L1 means.
+  """g(x0) above: scalar float32, half the summed squared spatial and spectral residuals.
 
   Args:
     x0_hat: (B, H, W, C) residual estimate X0_hat (Y = L + X0_hat).
@@ -40,9 +40,9 @@ def consistency_loss(x0_hat: jnp.ndarray, pan: jnp.ndarray, lms: jnp.ndarray,
     m2p: callable image -> (B, H, W, 1) pseudo-PAN.
   """
   y = lms + x0_hat
-  spa = jnp.mean(jnp.abs(spatial_residual(pan, y, m2p)), axis=(1, 2, 3))
-  spe = jnp.mean(jnp.abs(spectral_residual(pan, lms, y, kernels)), axis=(1, 2, 3))
-  return jnp.sum(spa + spe)
+  spa = jnp.sum(jnp.square(spatial_residual(pan, y, m2p)))
+  spe = jnp.sum(jnp.square(spectral_residual(pan, lms, y, kernels)))
+  return 0.5 * (spa + spe)
 
 
 def gradient_guidance(x0_hat: jnp.ndarray, pan: jnp.ndarray, lms: jnp.ndarray,

@@ -46,7 +46,7 @@ def make_validator(run: RunConfig, stage: str, batch_size: int = 8) -> Callable[
   elif stage == "stage1":
     loss = jax.jit(lambda p, b, k: srino.stage1_loss(cfg, p, b, k))
   else:
-    sample = jax.jit(srino.sample, static_argnums=(0, 4))
+    sample = jax.jit(srino.sample, static_argnums=(0, 4, 5))  # static eta: no noise at 0
 
   def validate(params) -> dict[str, float]:
     if stage == "stage2":
