@@ -143,3 +143,21 @@ def test_sample_refuses_to_overwrite_and_bad_inputs_write_nothing(tiny_run, trai
     main(["--workdir", trained, "--input", str(tmp_path / "missing.h5"), "--output",
           str(fresh)])
   assert not fresh.exists()
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_run, tmp_path, monkeypatch):
+  workdir = str(tmp_path)
+  loop.save_run_config(tiny_run, workdir)
+  loop.train_stage(tiny_run, workdir, "stage1", max_steps=2, progress=False)
+  good = loop.stage_params(tiny_run, workdir, "stage1")
+
+  def nan_loss(cfg, params, batch, key):
+    loss = jax.tree.leaves(params["backbone"])[0].sum() * np.nan
+    return loss, {"loss": loss}
+
+  monkeypatch.setattr(loop.srino, "stage1_loss", nan_loss)
+  with pytest.raises(FloatingPointError, match="last good checkpoint \\(step 2\\)"):
+    loop.train_stage(tiny_run, workdir, "stage1", progress=False)
+  kept = loop.stage_params(tiny_run, workdir, "stage1")
+  for a, b in zip(_leaves(good), _leaves(kept)):
+    np.testing.assert_array_equal(a, b)
