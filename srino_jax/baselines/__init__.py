@@ -29,7 +29,7 @@ from srino_jax.baselines.cs import bdsd, brovey, bt_h, gs, gsa
 from srino_jax.baselines.mra import (mtf_glp, mtf_glp_cbd, mtf_glp_fs, mtf_glp_hpm,
                                     mtf_glp_hpm_r, sfim)
 from srino_jax.data.interp import interp23tap
-from srino_jax.data.arrays import as_image
+from srino_jax.data.arrays import as_ms_pan
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["fuse", "available_methods", "METHODS"]
@@ -86,11 +86,6 @@ def fuse(method: str, ms_lr, pan, sensor: str | Sensor, ratio: int = 4,
     raise ValueError(
         f"unknown pan-sharpening method {method!r}; available: {', '.join(METHODS)}")
   sensor = get_sensor(sensor)
-  ms_lr = as_image(ms_lr, "ms_lr", bands=sensor.bands)
-  pan = as_image(pan, "pan", bands=1)
-  h, w = ms_lr.shape[:2]
-  if pan.shape[:2] != (h * ratio, w * ratio):
-    raise ValueError(
-        f"pan: shape {pan.shape[:2]} is not ratio {ratio} times the MS size {(h, w)}")
+  ms_lr, pan = as_ms_pan(ms_lr, pan, sensor.bands, ratio, ms_name="ms_lr")
   lms = interp23tap(ms_lr, ratio)
   return METHODS[key](lms, pan, ms_lr, sensor, ratio, **options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_image", "as_pan", "as_stack", "check_same_shape"]
+__all__ = ["as_image", "as_pan", "as_stack", "as_ms_pan", "check_same_shape"]
 
 
 def _finite_float(arr: np.ndarray, name: str) -> np.ndarray:
@@ -64,3 +64,20 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
   if a.shape != b.shape:
     raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}; "
                      "they must be equal")
+
+
+def as_ms_pan(ms, pan, bands: int | None, ratio: int, ms_name: str = "ms",
+              pan_name: str = "pan") -> tuple[np.ndarray, np.ndarray]:
+  """Checks an (h, w, C) MS image and its (h r, w r, 1) PAN; returns both as float64.
+
+  Raises:
+    ValueError: naming the array when a rank, band count or value is wrong, or when the
+      PAN is not `ratio` times the MS size.
+  """
+  ms = as_image(ms, ms_name, bands=bands)
+  pan = as_pan(pan, pan_name)
+  h, w = ms.shape[:2]
+  if pan.shape[:2] != (h * ratio, w * ratio):
+    raise ValueError(f"{pan_name}: shape {pan.shape[:2]} is not ratio {ratio} times the "
+                     f"{ms_name} size {(h, w)}")
+  return ms, pan

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srino_jax.data.arrays import as_image
+from srino_jax.data.arrays import as_ms_pan
 from srino_jax.data.mtf import mtf_filter, mtf_pan_filter
 from srino_jax.data.resize import imresize
 from srino_jax.sensors import Sensor, get_sensor
@@ -52,12 +52,8 @@ def wald_degrade(ms, pan, sensor: str | Sensor, ratio: int = 4,
   ratio = int(ratio)
   if pan_method not in PAN_METHODS:
     raise ValueError(f"wald_degrade: pan_method must be one of {PAN_METHODS}, got {pan_method!r}")
-  ms = as_image(ms, "ms", bands=sensor.bands)
-  pan = as_image(pan, "pan", bands=1)
+  ms, pan = as_ms_pan(ms, pan, sensor.bands, ratio)
   h, w = ms.shape[:2]
-  if pan.shape[:2] != (h * ratio, w * ratio):
-    raise ValueError(
-        f"pan: shape {pan.shape[:2]} is not ratio {ratio} times the MS size {(h, w)}")
   if h % ratio or w % ratio:
     raise ValueError(f"ms: size {(h, w)} is not divisible by the ratio {ratio}")
   ms_lr = decimate(mtf_filter(ms, sensor, ratio), ratio)  # resize_images: MTF + 'nearest'
