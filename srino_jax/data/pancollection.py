@@ -15,19 +15,17 @@ transposition happens here and nowhere else.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pathlib
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
 
+from srino_jax.atomic import atomic_output
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["IMAGE_KEYS", "PanCollectionData", "PanCollectionFile", "read_pancollection",
-           "write_pancollection", "validate_shapes", "atomic_output", "SCALED_MAX"]
+           "write_pancollection", "validate_shapes", "SCALED_MAX"]
 
 # sr: a fused output; sr_std: the per-pixel spread of several samples (sample.py).
 IMAGE_KEYS = ("gt", "ms", "lms", "pan", "sr", "sr_std")
@@ -380,22 +378,3 @@ def write_pancollection(path, arrays: Mapping[str, np.ndarray], sensor: str | Se
                     "max_value": float(sensor.max_value), "ratio": int(sensor.ratio)})
     f.attrs.update(dict(extra or {}))
   return path
-
-
-@contextlib.contextmanager
-def atomic_output(path) -> Iterator[str]:
-  """Yields a temp file name in `path`'s folder, renamed to `path` when the block succeeds
-  and removed when it fails, so no half-written file is ever left under `path`."""
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-  os.close(fd)
-  try:
-    mask = os.umask(0o022)  # read the umask (set and restore) ...
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)  # ... as mkstemp makes 0600 files
-    yield tmp
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)

@@ -13,9 +13,9 @@ import pathlib
 import numpy as np
 import scipy.io
 
+from srino_jax.atomic import atomic_output
 from srino_jax.data.interp import interp23tap
 from srino_jax.data.arrays import as_image
-from srino_jax.data.pancollection import atomic_output
 from srino_jax.data.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
 

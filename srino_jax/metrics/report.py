@@ -15,9 +15,9 @@ import io
 import json
 import math
 import os
-import pathlib
-import tempfile
 from typing import Any, Sequence
+
+from srino_jax.atomic import write_text_atomic
 
 __all__ = ["make_row", "format_table", "rows_to_csv", "rows_to_json", "column_label"]
 
@@ -100,20 +100,6 @@ def format_table(rows: Sequence[dict[str, Any]], title: str | None = None) -> st
   return "\n".join(lines)
 
 
-def _write_atomic(path: str | os.PathLike, text: str) -> None:
-  """Writes `text` to a temp file beside `path` and renames it into place."""
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-  try:
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-      f.write(text)
-    os.replace(tmp, path)
-  except BaseException:
-    pathlib.Path(tmp).unlink(missing_ok=True)
-    raise
-
-
 def rows_to_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
   """Writes one CSV line per method: method, n, <index>_mean, <index>_std, ..., seconds."""
   cols = _columns(rows)
@@ -127,11 +113,11 @@ def rows_to_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> None
       cells += ([repr(r["mean"][c]), repr(r["std"][c])] if c in r["mean"] else ["", ""])
     writer.writerow([r["method"], r["n"]] + cells
                     + ["" if r.get("seconds") is None else repr(r["seconds"])])
-  _write_atomic(path, buf.getvalue())
+  write_text_atomic(path, buf.getvalue())
 
 
 def rows_to_json(rows: Sequence[dict[str, Any]], path: str | os.PathLike,
                  meta: dict[str, Any] | None = None) -> None:
   """Writes {"meta": ..., "rows": [...]} (rows with per-image values) as JSON."""
-  _write_atomic(path, json.dumps({"meta": meta or {}, "rows": list(rows)}, indent=2,
+  write_text_atomic(path, json.dumps({"meta": meta or {}, "rows": list(rows)}, indent=2,
                                  allow_nan=True) + "\n")

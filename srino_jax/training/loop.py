@@ -24,6 +24,7 @@ import numpy as np
 import tqdm
 
 from srino_jax import model as srino
+from srino_jax.atomic import write_text_atomic
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.training import checkpoint, optim, sharding, validation
 from srino_jax.training.config import RunConfig
@@ -76,11 +77,7 @@ def save_run_config(run: RunConfig, workdir: str) -> None:
       if old.get(field) != new[field]:
         raise ValueError(f"{workdir} holds a run with another '{field}' config "
                          f"({old.get(field)} vs {new[field]}): use a new --workdir")
-  os.makedirs(workdir, exist_ok=True)
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(new, f, indent=2, sort_keys=True)
-  os.replace(tmp, path)
+  write_text_atomic(path, json.dumps(new, indent=2, sort_keys=True))
 
 
 def _checkpoints(run: RunConfig, workdir: str, stage: str) -> checkpoint.StageCheckpoints:
