@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -20,7 +21,7 @@ from srino_jax.data.pancollection import read_pancollection
 from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene
 from srino_jax.training.config import RunConfig
 
-__all__ = ["find_run", "load_trained", "read_inputs", "fuse_scenes"]
+__all__ = ["find_run", "load_trained", "read_inputs", "fuse_scenes", "comparison_rows"]
 
 
 def find_run(workdir: str | None = None, checkpoint: str | None = None
@@ -53,23 +54,7 @@ def load_trained(workdir: str | None = None, checkpoint: str | None = None,
   run, folder, step = find_run(workdir, checkpoint)
   if step is not None and checkpoint is not None:
     which = pathlib.Path(checkpoint).resolve().parent.name
-  params = loop.stage_params(run, folder, "stage2", which=which) if step is None else \
-      _restore_step(run, folder, step, which)
-  return run, params
-
-
-def _restore_step(run, folder, step, which):
-  from srino_jax.training import checkpoint, optim
-  from srino_jax.training.state import TrainState
-  template = srino.init_params(run.model_config(), jax.random.PRNGKey(run.seed),
-                               pan_size=run.data.patch_size)
-  ckpts = checkpoint.StageCheckpoints(os.path.join(folder, "checkpoints", "stage2"))
-  try:
-    state, _ = ckpts.restore(TrainState.create(template, optim.make_optimizer("stage2")),
-                             step=step, which=which)
-  finally:
-    ckpts.close()
-  return state.params
+  return run, loop.stage_params(run, folder, "stage2", which=which, step=step)
 
 
 def read_inputs(path: str, sensor, reduce: bool = False, limit: int | None = None
@@ -128,12 +113,11 @@ def fuse_scenes(run: RunConfig, params: Any, data: dict[str, np.ndarray], key: j
     batch_size: scenes per sampler call.
 
   Returns:
-    (mean, std): (N, H, W, C) float32 in model units; std is 0 for eta = 0 (deterministic
-    given the noise) only if K = 1, otherwise the spread over the K initial noises.
+    (mean, std): (N, H, W, C) float32 in model units; std is the per-pixel standard
+    deviation over the K samples (0 when K = 1).
   """
   cfg = run.model_config()
   if guidance is not None:
-    import dataclasses
     cfg = dataclasses.replace(cfg, guidance=guidance)
   steps = run.diffusion.sample_steps if steps is None else steps
   eta = run.diffusion.eta if eta is None else eta

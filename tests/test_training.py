@@ -161,3 +161,21 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_run, tmp_path, m
   kept = loop.stage_params(tiny_run, workdir, "stage1")
   for a, b in zip(_leaves(good), _leaves(kept)):
     np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_paths_resolve_to_the_same_parameters(tiny_run, trained):
+  from srino_jax import inference
+  last = os.path.join(trained, "checkpoints", "stage2", "last")
+  steps = sorted(int(s) for s in os.listdir(last))
+  _, by_step = inference.load_trained(checkpoint=os.path.join(last, str(steps[0])))
+  want = loop.stage_params(tiny_run, trained, "stage2", step=steps[0])
+  for a, b in zip(_leaves(want), _leaves(by_step)):
+    np.testing.assert_array_equal(a, b)
+  _, latest = inference.load_trained(workdir=trained, which="last")
+  final = loop.stage_params(tiny_run, trained, "stage2")
+  for a, b in zip(_leaves(final), _leaves(latest)):
+    np.testing.assert_array_equal(a, b)
+  if len(steps) > 1:  # an earlier step differs from the final parameters
+    assert any(not np.array_equal(a, b) for a, b in zip(_leaves(want), _leaves(final)))
+  with pytest.raises(FileNotFoundError, match="not a srino-jax run"):
+    inference.find_run(checkpoint=os.path.dirname(trained))

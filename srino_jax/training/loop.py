@@ -98,8 +98,14 @@ def _initial_params(run: RunConfig, workdir: str, stage: str) -> Any:
 
 
 def stage_params(run: RunConfig, workdir: str, stage: str, template: Any = None,
-                 which: str = "last") -> Any:
+                 which: str = "last", step: int | None = None) -> Any:
   """The parameters a finished (or interrupted) stage left in `workdir`.
+
+  Args:
+    run, workdir, stage: the run and the stage to read.
+    template: a parameter tree of the right structure (default: a fresh init).
+    which: "last" (the latest checkpoint) or "best" (the best by validation).
+    step: a particular step of `which` instead of the latest / best.
 
   Raises:
     FileNotFoundError: naming the stage to train first when it has no checkpoint.
@@ -113,7 +119,7 @@ def stage_params(run: RunConfig, workdir: str, stage: str, template: Any = None,
       raise FileNotFoundError(f"no {stage} checkpoint in {ckpts.directory}: train it first "
                               f"(python train.py ... --stage {stage})")
     tx = optim.make_optimizer(stage)
-    state, _ = ckpts.restore(TrainState.create(template, tx), which=which)
+    state, _ = ckpts.restore(TrainState.create(template, tx), step=step, which=which)
   finally:
     ckpts.close()
   return state.params
