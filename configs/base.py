@@ -73,3 +73,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.checkpoint_every = 5_000
   config.train.keep_checkpoints = 3        # the last few, plus the best by validation
   return config
+
+
+def for_sensor(sensor: str) -> ml_collections.ConfigDict:
+  """The paper's recipe on `sensor` with PanCollection's file names for it."""
+  config = get_config()
+  config.sensor = sensor
+  config.data.train = f"train_{sensor}.h5"
+  config.data.valid = f"valid_{sensor}.h5"
+  config.data.test = f"test_{sensor}_multiExm1.h5"
+  config.data.test_full = f"test_{sensor}_OrigScale_multiExm1.h5"
+  return config

@@ -18,8 +18,7 @@ from configs import base
 
 
 def get_config():
-  config = base.get_config()
-  config.sensor = "wv3"
+  config = base.for_sensor("wv3")
   config.data.root = "data/demo"
   config.data.synthetic = True
   config.data.synthetic_train = 384

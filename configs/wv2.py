@@ -10,10 +10,4 @@ from configs import base
 
 
 def get_config():
-  config = base.get_config()
-  config.sensor = "wv2"
-  config.data.train = "train_wv2.h5"
-  config.data.valid = "valid_wv2.h5"
-  config.data.test = "test_wv2_multiExm1.h5"
-  config.data.test_full = "test_wv2_OrigScale_multiExm1.h5"
-  return config
+  return base.for_sensor("wv2")

@@ -8,10 +8,4 @@ from configs import base
 
 
 def get_config():
-  config = base.get_config()
-  config.sensor = "wv3"
-  config.data.train = "train_wv3.h5"
-  config.data.valid = "valid_wv3.h5"
-  config.data.test = "test_wv3_multiExm1.h5"
-  config.data.test_full = "test_wv3_OrigScale_multiExm1.h5"
-  return config
+  return base.for_sensor("wv3")
