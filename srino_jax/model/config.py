@@ -28,7 +28,7 @@ class ModelConfig:
     kernel_size: f_KE's kernel size k (SRINO: 11).
     num_train_steps: T of the cosine schedule (SRINO: 500).
     schedule_s: the cosine schedule's offset s (0.008).
-    gradient_weight: alpha of the "gradient" guidance mode.
+    gradient_weight: alpha of the "gradient" guidance mode (a per-pixel step; < 2).
     sensor: sensor name for f_KE's MTF prior (None: a generic Gaussian prior).
     residual_scale: s, the diffusion runs on s * (H - L) (ours; 1.0 = the paper's X0).
       In sensor-max units H - L has a spread of a few 0.01 against unit noise, so most
@@ -50,7 +50,7 @@ class ModelConfig:
   kernel_size: int = 11
   num_train_steps: int = 500
   schedule_s: float = 0.008
-  gradient_weight: float = 1.0
+  gradient_weight: float = 0.5
   sensor: str | None = None
   residual_scale: float = 1.0
   condition_lms: bool = False
