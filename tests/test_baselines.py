@@ -256,26 +256,17 @@ def test_mtf_glp_with_band_limited_pan_adds_almost_nothing(method):
     assert np.max(np.abs(out - inner)) < 2e-3 * np.max(np.abs(out))
 
 
-def test_mtf_glp_fs_recovers_affine_band_model():
+@pytest.mark.parametrize("method,seed", [(mtf_glp_fs, 11), (mtf_glp_cbd, 13)])
+def test_regression_glp_recovers_affine_band_model(method, seed):
   """If each upsampled band is c_k P_L + d_k (P_L its GLP low-pass PAN), the full-scale
-  regression finds g_k = c_k and returns exactly c_k P + d_k."""
-  rng = np.random.default_rng(11)
+  regression of MTF-GLP-FS and GS2_GLP's g_k = cov(P_L, MS_k) / var(P_L) (MTF-GLP-CBD) both
+  find g_k = c_k and return exactly c_k P + d_k."""
+  rng = np.random.default_rng(seed)
   pan = rng.uniform(100, 1000, (64, 64, 1))
   sensor = get_sensor("QB")
   p_lp = glp_lowpass(pan, mtf_kernel(sensor), 4)
   c, d = np.array([0.5, 1.2, 0.8, 2.0]), np.array([10.0, -5.0, 30.0, 0.0])
-  out = mtf_glp_fs(c * p_lp + d, pan, None, sensor, 4)
-  np.testing.assert_allclose(out, c * pan + d, rtol=1e-10)
-
-
-def test_mtf_glp_cbd_recovers_affine_band_model():
-  """GS2_GLP: g_k = cov(P_L, MS_k) / var(P_L); bands c_k P_L + d_k give exactly c_k P + d_k."""
-  rng = np.random.default_rng(13)
-  pan = rng.uniform(100, 1000, (64, 64, 1))
-  sensor = get_sensor("QB")
-  p_lp = glp_lowpass(pan, mtf_kernel(sensor), 4)
-  c, d = np.array([0.5, 1.2, 0.8, 2.0]), np.array([10.0, -5.0, 30.0, 0.0])
-  out = mtf_glp_cbd(c * p_lp + d, pan, None, sensor, 4)
+  out = method(c * p_lp + d, pan, None, sensor, 4)
   np.testing.assert_allclose(out, c * pan + d, rtol=1e-10)
 
 

@@ -204,18 +204,20 @@ def test_cnn_backbone_is_not_discretisation_invariant(bands):
   assert _coarse_fine_error("cnn", bands, 32) > 100 * _coarse_fine_error("galerkin", bands, 32)
 
 
+def _trig_field(n: int, ky: int) -> jnp.ndarray:
+  """(1, n, n, 3) trigonometric polynomial at pixel centres; highest y frequency max(3, ky)."""
+  g = op.grid_coordinates(n, n)
+  y, x = 2 * np.pi * g[..., 0], 2 * np.pi * g[..., 1]
+  f = jnp.stack([jnp.sin(2 * x + 3 * y), jnp.cos(x) * jnp.sin(ky * y), jnp.cos(3 * x - y)], -1)
+  return f[None]
+
+
 def test_spectral_conv_is_invariant_on_band_limited_inputs():
   """rfft2/irfft2 with norm="forward": a trigonometric polynomial sampled at pixel centres of
   two grids has the same Fourier series, so the outputs agree at shared points (exactly, up
   to float32 rounding), and a circular shift of the input shifts the output."""
   conv = op.SpectralConv2d(features=6, modes=5)
-
-  def field(n):
-    g = op.grid_coordinates(n, n)
-    y, x = 2 * np.pi * g[..., 0], 2 * np.pi * g[..., 1]
-    f = jnp.stack([jnp.sin(2 * x + 3 * y), jnp.cos(x) * jnp.sin(4 * y), jnp.cos(3 * x - y)], -1)
-    return f[None]
-
+  field = lambda n: _trig_field(n, ky=4)  # noqa: E731
   params = conv.init(KEY, field(16))
   apply = jax.jit(conv.apply)
   small, big = apply(params, field(16)), apply(params, field(48))
@@ -231,13 +233,7 @@ def test_spectral_conv_clipped_grid_keeps_weights_on_their_frequencies():
   extra modes of the fine grid carry no input). Taking w_neg's *first* rows instead puts
   the -6..-3 weights on frequencies -4..-1 and fails this."""
   conv = op.SpectralConv2d(features=4, modes=6)
-
-  def field(n):
-    g = op.grid_coordinates(n, n)
-    y, x = 2 * np.pi * g[..., 0], 2 * np.pi * g[..., 1]
-    f = jnp.stack([jnp.sin(2 * x + 3 * y), jnp.cos(x) * jnp.sin(2 * y), jnp.cos(3 * x - y)], -1)
-    return f[None]
-
+  field = lambda n: _trig_field(n, ky=2)  # noqa: E731
   params = conv.init(KEY, field(24))
   small, big = conv.apply(params, field(8)), conv.apply(params, field(24))
   np.testing.assert_allclose(big[:, 1::3, 1::3], small, atol=1e-5 * float(jnp.abs(small).max()))
