@@ -17,51 +17,38 @@ import sys
 import time
 from typing import Any, Mapping, Sequence
 
-import h5py
 import numpy as np
 
 from srino_jax.baselines import available_methods, fuse
-from srino_jax.data.pancollection import SCALED_MAX, validate_shapes
+from srino_jax.data.pancollection import SCALED_MAX, PanCollectionFile
 from srino_jax.metrics import format_table, make_row, rows_to_csv, rows_to_json, score_stack
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["load_scenes", "load_fused", "evaluate_methods", "main"]
 
 
-def _read_dn(path, keys: Sequence[str], sensor: Sensor, limit: int | None,
-             required: Sequence[str]) -> tuple[dict[str, np.ndarray], list[str]]:
+def _read_dn(path, keys: Sequence[str], sensor: Sensor, limit: int | None
+             ) -> tuple[dict[str, np.ndarray], list[str]]:
   """Reads datasets as NHWC float64 digital numbers (the toolbox computes in double).
 
   The indices round Q2n inputs to uint16, so values are kept in float64 as stored rather
   than going through float32 model units. A file whose maximum is <= 1.5 is taken as
   already divided by the sensor max and multiplied back (reported in the returned notes).
+  Validation (missing file or key, shapes, bands, NaN/Inf) is `PanCollectionFile`'s.
   """
-  path = pathlib.Path(path)
-  if not path.is_file():
-    raise FileNotFoundError(f"file not found: {path}")
-  try:
-    f = h5py.File(path, "r")
-  except OSError as e:
-    raise ValueError(f"{path}: not a readable HDF5 file ({e})") from None
-  with f:
-    missing = [k for k in required if k not in f]
+  with PanCollectionFile(path, sensor, scale=1.0, dtype=np.float64) as f:
+    missing = [k for k in keys if k not in f.keys and k != "gt"]
     if missing:
-      raise ValueError(f"{path}: missing key(s) {missing}; present: {sorted(f.keys())}")
-    present = [k for k in keys if k in f]
-    validate_shapes({k: f[k].shape for k in present}, sensor, path)
-    n = int(f[present[0]].shape[0]) if limit is None else min(int(limit), f[present[0]].shape[0])
-    data = {k: np.transpose(np.asarray(f[k][:n], dtype=np.float64), (0, 2, 3, 1))
-            for k in present}
-  for k, v in data.items():
-    if not np.all(np.isfinite(v)):
-      raise ValueError(f"{path}: key '{k}' contains NaN or Inf")
+      raise ValueError(f"{f.path}: missing key(s) {missing}; present: {list(f.keys)}")
+    n = f.num_examples if limit is None else min(int(limit), f.num_examples)
+    data = f.read(slice(0, n), keys=[k for k in keys if k in f.keys])
   notes = []
   vmax = max(float(v.max()) for v in data.values())
   if vmax <= SCALED_MAX:
     for k in data:
       data[k] *= sensor.max_value
-    notes.append(f"{path.name}: maximum {vmax:.4g} <= {SCALED_MAX}, values taken as divided "
-                 f"by the sensor max and multiplied by {sensor.max_value:g}")
+    notes.append(f"{pathlib.Path(path).name}: maximum {vmax:.4g} <= {SCALED_MAX}, values "
+                 f"taken as divided by the sensor max and multiplied by {sensor.max_value:g}")
   return data, notes
 
 
@@ -78,8 +65,7 @@ def load_scenes(path, sensor: str | Sensor, limit: int | None = None
     ({"ms": (N, h, w, C), "lms": (N, H, W, C), "pan": (N, H, W, 1), ["gt": (N, H, W, C)]}
      float64 digital numbers, notes about rescaling).
   """
-  return _read_dn(path, ("gt", "ms", "lms", "pan"), get_sensor(sensor), limit,
-                  required=("ms", "lms", "pan"))
+  return _read_dn(path, ("gt", "ms", "lms", "pan"), get_sensor(sensor), limit)
 
 
 def load_fused(path, sensor: str | Sensor, like: Mapping[str, np.ndarray]
@@ -96,7 +82,7 @@ def load_fused(path, sensor: str | Sensor, like: Mapping[str, np.ndarray]
   """
   sensor = get_sensor(sensor)
   n, h, w = like["lms"].shape[:3]
-  data, notes = _read_dn(path, ("sr",), sensor, n, required=("sr",))
+  data, notes = _read_dn(path, ("sr",), sensor, n)
   sr = data["sr"]
   if sr.shape[0] < n:
     raise ValueError(f"{path}: key 'sr' holds {sr.shape[0]} images, the input has {n}")

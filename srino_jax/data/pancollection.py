@@ -140,7 +140,8 @@ class PanCollectionFile:
     bands, pan_size ((H, W) of the PAN grid), ms_size, scale, already_scaled.
   """
 
-  def __init__(self, path, sensor: str | Sensor, scale: float | None = None):
+  def __init__(self, path, sensor: str | Sensor, scale: float | None = None,
+               dtype=np.float32):
     """Opens `path` for reading.
 
     Args:
@@ -148,8 +149,11 @@ class PanCollectionFile:
       sensor: sensor name or `Sensor`.
       scale: divide stored values by this; None detects it (sensor max, or 1.0 for a file
         already in [0, 1]).
+      dtype: floating type of the arrays `read` returns (float64 keeps the stored digital
+        numbers exact for the toolbox indices).
     """
     self.path = _require_file(path)
+    self.dtype = np.dtype(dtype)
     self.sensor = get_sensor(sensor)
     try:
       self._file = h5py.File(self.path, "r")
@@ -197,9 +201,9 @@ class PanCollectionFile:
 
   def _convert(self, key: str, raw: np.ndarray) -> np.ndarray:
     _check_finite(raw, self.path, key)
-    out = np.transpose(raw, (0, 2, 3, 1)).astype(np.float32)
+    out = np.transpose(raw, (0, 2, 3, 1)).astype(self.dtype)
     if self.scale != 1.0:
-      out /= np.float32(self.scale)
+      out /= self.dtype.type(self.scale)
     return out
 
   def read(self, indices: Iterable[int] | slice, keys: Sequence[str] | None = None
