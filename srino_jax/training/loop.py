@@ -34,8 +34,8 @@ from srino_jax.training.state import TrainState, make_train_step
 __all__ = ["STAGES", "prepare_data", "train", "train_stage", "stage_params", "save_run_config"]
 
 STAGES = ("aux", "stage1", "stage2")
-# Which groups each stage inherits, from which earlier stage.
-_INHERITS = {"aux": {}, "stage1": {}, "stage2": {"m2p": "aux", "ke": "aux", "backbone": "stage1"}}
+# Which earlier stage's checkpoint each stage takes which groups from.
+_INHERITS = {"aux": {}, "stage1": {}, "stage2": {"aux": ("m2p", "ke"), "stage1": ("backbone",)}}
 
 
 def prepare_data(run: RunConfig) -> None:
@@ -91,9 +91,9 @@ def _initial_params(run: RunConfig, workdir: str, stage: str) -> Any:
   """Fresh parameters, with the groups earlier stages trained taken from their checkpoints."""
   cfg = run.model_config()
   params = srino.init_params(cfg, jax.random.PRNGKey(run.seed), pan_size=run.data.patch_size)
-  for group, source in _INHERITS[stage].items():
-    trained = stage_params(run, workdir, source, template=params)
-    params = {**params, group: trained[group]}
+  for source, groups in _INHERITS[stage].items():
+    trained = stage_params(run, workdir, source, template=params)  # one restore per source
+    params = {**params, **{group: trained[group] for group in groups}}
   return params
 
 
