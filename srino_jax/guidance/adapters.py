@@ -34,17 +34,12 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from srino_jax.guidance.networks import crop, reflect_pad
+from srino_jax.guidance.networks import conv3x3, crop, reflect_pad
 from srino_jax.guidance.residuals import gated_features
 
 __all__ = ["CrossModalEncoder", "GateMLP", "LayerAdapter", "TripleGuidanceAdapter"]
 
 _zeros = nn.initializers.zeros
-
-
-def _conv3(features: int, **kw) -> nn.Conv:
-  """3x3 convolution with zero ("SAME") padding, for the per-step feature maps."""
-  return nn.Conv(features, (3, 3), padding="SAME", **kw)
 
 
 def _conv1(features: int, **kw) -> nn.Conv:
@@ -59,8 +54,8 @@ class CrossModalEncoder(nn.Module):
   @nn.compact
   def __call__(self, pan: jnp.ndarray, lms: jnp.ndarray, pseudo_pan: jnp.ndarray) -> jnp.ndarray:
     x = jnp.concatenate([pan, lms, pan - pseudo_pan], axis=-1)  # V's input (paper's Phi)
-    h = nn.gelu(_conv3(self.width, name="conv1")(reflect_pad(x, 2)))  # reflect borders
-    return crop(_conv3(self.width, name="conv2")(h), 2)
+    h = nn.gelu(conv3x3(self.width, name="conv1")(reflect_pad(x, 2)))  # reflect borders
+    return crop(conv3x3(self.width, name="conv2")(h), 2)
 
 
 class GateMLP(nn.Module):
@@ -97,17 +92,17 @@ class LayerAdapter(nn.Module):
   def setup(self):
     d, a = self.width, self.branch_width
     # Conv3x3([F, V]) split by linearity: fuse_f(F) + fuse_v(V) (bias in fuse_f only).
-    self.fuse_f = _conv3(d, kernel_init=_zeros)
-    self.fuse_v = _conv3(d, kernel_init=_zeros, use_bias=False)
+    self.fuse_f = conv3x3(d, kernel_init=_zeros)
+    self.fuse_v = conv3x3(d, kernel_init=_zeros, use_bias=False)
     if self.spatial:
       # CB's first 1x1 on Cat[F~, Proj(R_spa)] = cb_in(F~) + W (Proj(R_spa)); the linear
       # W . Proj is one 3x3 conv of R_spa (`proj_spa`), so no concatenation is formed.
-      self.proj_spa = _conv3(a, use_bias=False)
+      self.proj_spa = conv3x3(a, use_bias=False)
       self.cb_in = nn.Dense(a)
-      self.cb_mid = _conv3(a)
+      self.cb_mid = conv3x3(a)
       self.cb_out = nn.Dense(d, kernel_init=_zeros)
     if self.spectral:
-      self.proj_spe = _conv3(a, use_bias=False)         # S = Proj(R_spe)
+      self.proj_spe = conv3x3(a, use_bias=False)         # S = Proj(R_spe)
       self.gate = GateMLP(a, max(a // 2, 4))            # w = sigmoid(MLP([GAP, GMP]))
       self.spe_out = nn.Dense(d, kernel_init=_zeros, use_bias=False)
 
@@ -157,7 +152,7 @@ class TripleGuidanceAdapter(nn.Module):
 
   def setup(self):
     self.phi = CrossModalEncoder(self.adapter_width)
-    self.head = _conv3(self.bands, kernel_init=_zeros)  # H^ = Conv3x3(V) + L
+    self.head = conv3x3(self.bands, kernel_init=_zeros)  # H^ = Conv3x3(V) + L
     self.layers = [LayerAdapter(self.width, self.adapter_width, self.spatial, self.spectral)
                    for _ in range(self.depth)]
 
