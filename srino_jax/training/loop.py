@@ -158,13 +158,13 @@ def train_stage(run: RunConfig, workdir: str, stage: str, max_steps: int | None 
     start = int(state.step)
     if start >= stop:
       return jax.device_get(state.params)
-    batches = TrainBatches(run.data.path("train"), run.sensor, run.train.batch_size,
-                           patch_size=run.data.patch_size, seed=run.seed)
     validate = validation.make_validator(run, stage)
     train_step = make_train_step(_loss_fn(stage, cfg), tx, optim.param_labels(params, stage))
     stage_key = jax.random.fold_in(jax.random.PRNGKey(run.seed), STAGES.index(stage) + 1)
-    state = _run_steps(run, stage, state, start, stop, batches, train_step, stage_key, mesh,
-                       ckpts, writer, validate, progress)
+    with TrainBatches(run.data.path("train"), run.sensor, run.train.batch_size,
+                      patch_size=run.data.patch_size, seed=run.seed) as batches:
+      state = _run_steps(run, stage, state, start, stop, batches, train_step, stage_key, mesh,
+                         ckpts, writer, validate, progress)
     return jax.device_get(state.params)
   finally:
     ckpts.close()
