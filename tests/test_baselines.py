@@ -9,10 +9,10 @@ import scipy.io
 from srino_jax.baselines import available_methods, fuse
 from srino_jax.baselines.common import _starck_murtagh_lowpass_1d, glp_lowpass
 from srino_jax.baselines.mra import mtf_glp_cbd, mtf_glp_fs
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter, mtf_kernel, mtf_pan_filter
-from srino_jax.data.resize import imresize
-from srino_jax.data.wald import wald_degrade
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.mtf import mtf_filter, mtf_kernel, mtf_pan_filter
+from srino_jax.toolbox.resize import imresize
+from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import get_sensor
 
 ALL = available_methods()

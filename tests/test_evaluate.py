@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from srino_jax import evaluate
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.mtf import mtf_filter
 from srino_jax.metrics import format_table, full_resolution, make_row, reduced_resolution
 
 

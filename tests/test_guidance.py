@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
-from srino_jax.data.mtf import mtf_kernel
+from srino_jax.toolbox.mtf import mtf_kernel
 from srino_jax.guidance import (KENet, LayerAdapter, M2PNet, apply_kernel, channel_gate,
                                 consistency_loss, gated_features, gradient_guidance,
                                 kernel_prior, spatial_residual, spectral_residual)

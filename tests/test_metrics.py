@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter
-from srino_jax.data.resize import imresize
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.mtf import mtf_filter
+from srino_jax.toolbox.resize import imresize
 from srino_jax.metrics import (d_lambda_khan, d_s, ergas, full_resolution, hqnr,
                                hypercomplex_product, psnr, q2n, reduced_resolution, sam,
                                scc, score_stack, uqi_blocks)

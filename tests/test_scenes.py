@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter
-from srino_jax.data.resize import imresize
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.mtf import mtf_filter
+from srino_jax.toolbox.resize import imresize
 from srino_jax.data.scenes import (crop_scene, full_scene, read_geotiff_pair, read_mat_scene,
                                    reduce_scene, write_geotiff)
 
@@ -105,7 +105,7 @@ def test_geotiff_pair_round_trip_keeps_georeferencing(tmp_path):
 
 
 def _synthetic_scene(size=384, seed=4):
-  from srino_jax.data.synthetic import synthesize_scene
+  from srino_jax.synthetic import synthesize_scene
   sc = synthesize_scene(np.random.default_rng(seed), "qb", size)
   return {"ms": sc.ms, "pan": sc.pan}
 

@@ -6,13 +6,13 @@ import h5py
 import numpy as np
 import pytest
 
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.landcover import MATERIAL_NAMES
-from srino_jax.data.mtf import mtf_filter
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.synthetic.landcover import MATERIAL_NAMES
+from srino_jax.toolbox.mtf import mtf_filter
 from srino_jax.data.pancollection import read_pancollection
-from srino_jax.data.synthetic import (MATERIALS, band_centres, make_synthetic_dataset, main,
+from srino_jax.synthetic import (MATERIALS, band_centres, make_synthetic_dataset, main,
                                       material_spectra, pan_weights, synthesize_scene)
-from srino_jax.data.wald import wald_degrade
+from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
 
 SMALL = dict(num_train=12, num_valid=3, num_test=2, test_size=64, patch_size=32, scene_size=64,

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import scipy.io
 
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import (gaussian_mtf_kernel, mtf_filter, mtf_kernel, mtf_pan_filter,
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.mtf import (gaussian_mtf_kernel, mtf_filter, mtf_kernel, mtf_pan_filter,
                                 mtf_pan_kernel)
-from srino_jax.data.resize import imresize
-from srino_jax.data.wald import wald_degrade
+from srino_jax.toolbox.resize import imresize
+from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import get_sensor
 
 SENSORS = ["WV3", "WV2", "QB", "GF2", "IKONOS"]
@@ -75,7 +75,7 @@ def test_mtf_kernel_sum_and_shape(name):
 
 def test_mtf_kernel_matches_sampled_gaussian_design():
   """Without the window, the design is the inverse DFT of the sampled Gaussian response."""
-  from srino_jax.data import mtf as mtf_mod
+  from srino_jax.toolbox import mtf as mtf_mod
   n, g = 41, 0.3
   alpha = math.sqrt((40 * 0.125) ** 2 / (-2 * math.log(g)))
   x = np.arange(n) - 20

@@ -28,8 +28,8 @@ import numpy as np
 from srino_jax.baselines.cs import bdsd, brovey, bt_h, gs, gsa
 from srino_jax.baselines.mra import (mtf_glp, mtf_glp_cbd, mtf_glp_fs, mtf_glp_hpm,
                                     mtf_glp_hpm_r, sfim)
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.arrays import as_ms_pan
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.arrays import as_ms_pan
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["fuse", "available_methods", "METHODS"]

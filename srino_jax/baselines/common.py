@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import filter_replicate, gaussian_mtf_kernel
-from srino_jax.data.wald import decimate
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.mtf import filter_replicate, gaussian_mtf_kernel
+from srino_jax.toolbox.wald import decimate
 
 EPS = float(np.finfo(np.float64).eps)  # MATLAB's eps, guarding the ratio-based injections
 

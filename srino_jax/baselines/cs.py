@@ -11,9 +11,9 @@ import numpy as np
 
 from srino_jax.baselines.common import (EPS, band_mean, cov_xy, lp_filter_gauss,
                                         lp_filter_plus_dec, regress_global)
-from srino_jax.data.mtf import filter_replicate, mtf_kernel, mtf_pan_kernel
-from srino_jax.data.resize import imresize
-from srino_jax.data.wald import decimate
+from srino_jax.toolbox.mtf import filter_replicate, mtf_kernel, mtf_pan_kernel
+from srino_jax.toolbox.resize import imresize
+from srino_jax.toolbox.wald import decimate
 from srino_jax.sensors import Sensor
 
 __all__ = ["brovey", "bt_h", "gs", "gsa", "bdsd"]

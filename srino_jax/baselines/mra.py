@@ -11,7 +11,7 @@ import numpy as np
 
 from srino_jax.baselines.common import (EPS, band_mean, band_std, cov_xy, glp_lowpass,
                                         lp_filter_gauss)
-from srino_jax.data.mtf import filter_replicate, mtf_kernel
+from srino_jax.toolbox.mtf import filter_replicate, mtf_kernel
 from srino_jax.sensors import Sensor
 
 __all__ = ["sfim", "mtf_glp", "mtf_glp_hpm", "mtf_glp_fs", "mtf_glp_hpm_r", "mtf_glp_cbd"]

@@ -1,25 +1,24 @@
-"""Pan-sharpening data: PanCollection files, the Wald protocol, real and synthetic scenes.
+"""Pan-sharpening data: PanCollection files, training batches, real scenes.
 
 Images are H x W x C arrays (PAN H x W x 1) in digital numbers for the toolbox operators;
 model batches are NHWC float32 divided by the sensor max. Files are NCHW, converted here.
 
-- Toolbox operators: `mtf_kernel`, `mtf_filter`, `mtf_pan_kernel`, `mtf_pan_filter`,
-  `interp23tap`, `imresize`, `wald_degrade`.
+- Re-exported from `srino_jax.toolbox`: `mtf_kernel`, `mtf_filter`, `mtf_pan_kernel`,
+  `mtf_pan_filter`, `interp23tap`, `imresize`, `wald_degrade`.
 - PanCollection HDF5: `read_pancollection`, `PanCollectionFile` (lazy), `write_pancollection`;
   `TrainBatches` (seeded training batches), `eval_batches`.
 - Scenes: `read_mat_scene`, `reduce_scene`, `full_scene`, `read_geotiff_pair`, `write_geotiff`.
-- Command lines: `python -m srino_jax.data.synthetic`, `python -m srino_jax.data.make_dataset`.
+- Command line: `python -m srino_jax.data.make_dataset` (synthetic sets: `srino_jax.synthetic`).
 """
 
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter, mtf_kernel, mtf_pan_filter, mtf_pan_kernel
+# The toolbox operators are re-exported here: code written against `srino_jax.data` keeps working.
+from srino_jax.toolbox import (imresize, interp23tap, mtf_filter, mtf_kernel, mtf_pan_filter,
+                               mtf_pan_kernel, wald_degrade)
 from srino_jax.data.pancollection import (PanCollectionFile, read_pancollection,
                                           write_pancollection)
 from srino_jax.data.pipeline import TrainBatches, eval_batches
-from srino_jax.data.resize import imresize
 from srino_jax.data.scenes import (full_scene, read_geotiff_pair, read_mat_scene, reduce_scene,
                                    write_geotiff)
-from srino_jax.data.wald import wald_degrade
 
 __all__ = [
     "interp23tap", "mtf_filter", "mtf_kernel", "mtf_pan_filter", "mtf_pan_kernel", "imresize",

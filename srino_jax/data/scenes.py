@@ -14,9 +14,9 @@ import numpy as np
 import scipy.io
 
 from srino_jax.atomic import atomic_output
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.arrays import as_image
-from srino_jax.data.wald import wald_degrade
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.arrays import as_image
+from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["read_mat_scene", "reduce_scene", "full_scene", "crop_scene", "read_geotiff_pair",

@@ -44,7 +44,7 @@ def kernel_prior(bands: int, kernel_size: int = 11, sensor: str | None = None,
   Returns:
     (k, k, C) float64, non-negative, each band summing to one.
   """
-  from srino_jax.data.mtf import mtf_kernel  # numpy-only toolbox filters
+  from srino_jax.toolbox.mtf import mtf_kernel  # numpy-only toolbox filters
   from srino_jax.sensors import Sensor, get_sensor
 
   if kernel_size % 2 == 0 or kernel_size < 1:

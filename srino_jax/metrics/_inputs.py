@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srino_jax.data.arrays import as_image, as_pan, as_stack, check_same_shape
+from srino_jax.toolbox.arrays import as_image, as_pan, as_stack, check_same_shape
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["as_image", "as_pan", "as_stack", "check_same_shape", "cut_border",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter
-from srino_jax.data.resize import imresize
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.mtf import mtf_filter
+from srino_jax.toolbox.resize import imresize
 from srino_jax.metrics._inputs import as_image, as_pan, check_same_shape
 from srino_jax.metrics.q2n import q2n
 from srino_jax.sensors import Sensor, get_sensor

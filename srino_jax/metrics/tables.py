@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from srino_jax.data.interp import interp23tap
-from srino_jax.data.mtf import mtf_filter
+from srino_jax.toolbox.interp import interp23tap
+from srino_jax.toolbox.mtf import mtf_filter
 from srino_jax.metrics._inputs import (as_image, as_pan, as_stack, check_same_shape,
                                        clip_toolbox, cut_border)
 from srino_jax.metrics.full import _d_s_core, degraded_pan, hqnr

@@ -47,7 +47,7 @@ def prepare_data(run: RunConfig) -> None:
   needed = ("train", "valid")
   missing = [run.data.path(n) for n in needed if not os.path.exists(run.data.path(n))]
   if missing and run.data.synthetic:
-    from srino_jax.data.synthetic import make_synthetic_dataset
+    from srino_jax.synthetic import make_synthetic_dataset
     d = run.data
     make_synthetic_dataset(d.root, run.sensor, seed=run.seed, num_train=d.synthetic_train,
                            num_valid=d.synthetic_valid, num_test=d.synthetic_test,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srino_jax.data.arrays import as_image
+from srino_jax.toolbox.arrays import as_image
 
 __all__ = ["interp23tap", "CDF23_HALF"]
 

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from srino_jax.data.arrays import as_image
+from srino_jax.toolbox.arrays import as_image
 
 __all__ = ["imresize", "cubic", "resize_weights"]
 

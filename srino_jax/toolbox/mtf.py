@@ -17,7 +17,7 @@ import numpy as np
 import scipy.signal
 import scipy.special
 
-from srino_jax.data.arrays import as_image
+from srino_jax.toolbox.arrays import as_image
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["mtf_kernel", "mtf_pan_kernel", "mtf_filter", "mtf_pan_filter", "filter_replicate",

@@ -12,7 +12,7 @@ data. Observations follow the sensor: MS = MTF filter + decimation of the truth
 resolution; both with sensor noise, rounded to digital numbers. Datasets then apply Wald's
 protocol (`reduce_scene`) exactly as for real scenes.
 
-  python -m srino_jax.data.synthetic --sensor wv3 --out data/synthetic
+  python -m srino_jax.synthetic --sensor wv3 --out data/synthetic
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ import argparse
 import dataclasses
 import functools
 import pathlib
-import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from srino_jax.data.landcover import MATERIAL_NAMES, render_cover
+from srino_jax.synthetic.landcover import MATERIAL_NAMES, render_cover
 from srino_jax.data.make_dataset import cut_patches
-from srino_jax.data.mtf import mtf_kernel
+from srino_jax.toolbox.mtf import mtf_kernel
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.data.scenes import full_scene, reduce_scene
 from srino_jax.sensors import Sensor, get_sensor, sensor_names
@@ -291,7 +290,7 @@ def make_synthetic_dataset(out_dir, sensor: str | Sensor, seed: int = 0, num_tra
     else:
       arrays = {k: np.concatenate([c[k] for c in cases])[:wanted[split]] for k in cases[0]}
     write_pancollection(path, arrays, sensor, units="dn", overwrite=overwrite,
-                        extra={"source": "srino_jax.data.synthetic", "seed": seed,
+                        extra={"source": "srino_jax.synthetic", "seed": seed,
                                "split": split})
   bar.close()
   return paths
@@ -299,7 +298,7 @@ def make_synthetic_dataset(out_dir, sensor: str | Sensor, seed: int = 0, num_tra
 
 def main(argv: Sequence[str] | None = None) -> int:
   p = argparse.ArgumentParser(
-      prog="python -m srino_jax.data.synthetic",
+      prog="python -m srino_jax.synthetic",
       description="Write a synthetic PanCollection dataset (train/valid patches and "
                   "reduced- and full-resolution test scenes) rendered from seeded, "
                   "satellite-like scenes.")
@@ -331,6 +330,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{split}: {path}")
   return 0
 
-
-if __name__ == "__main__":
-  sys.exit(main())

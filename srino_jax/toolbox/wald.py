@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from srino_jax.data.arrays import as_ms_pan
-from srino_jax.data.mtf import mtf_filter, mtf_pan_filter
-from srino_jax.data.resize import imresize
+from srino_jax.toolbox.arrays import as_ms_pan
+from srino_jax.toolbox.mtf import mtf_filter, mtf_pan_filter
+from srino_jax.toolbox.resize import imresize
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["wald_degrade", "decimate", "PAN_METHODS"]
