@@ -33,7 +33,8 @@ API:
       SIGINT 130, SIGTERM 143); `--help` returns 0. Also mapped: FileExistsError -> 5,
       FileNotFoundError -> 3, OSError ENOSPC/EDQUOT/EROFS/EACCES/EPERM -> 5. Any other
       exception is a bug: traceback, exit 1. With --debug every error prints its traceback
-      before the one-line message (same exit code).
+      before the one-line message (same exit code). Warnings are printed as one line
+      `warning: <message>` on stderr (no file/line prefix).
   check_writable(path, overwrite=False, flag="--overwrite") -> pathlib.Path
       Refuses (OutputExistsError) an existing `path` without `overwrite`, a `path` that is
       a folder, and (OutputError) a destination whose nearest existing parent is not a
@@ -58,6 +59,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 from srino_jax.errors import (InputError, Interrupted, MissingInputError, OutputError,
@@ -181,7 +183,8 @@ def run(main_fn: Callable[[argparse.Namespace], int | None], parser: argparse.Ar
   """
   argv = sys.argv[1:] if argv is None else list(argv)
   debug = "--debug" in argv
-  with handle_signals():
+  with handle_signals(), warnings.catch_warnings():
+    warnings.showwarning = _show_warning
     try:
       try:
         args = parser.parse_args(argv)
@@ -200,6 +203,11 @@ def run(main_fn: Callable[[argparse.Namespace], int | None], parser: argparse.Ar
         return 1
       print_error(exc)
       return code
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+  print("warning: " + " ".join(str(message).split()), file=sys.stderr if file is None else file,
+        flush=True)
 
 
 def check_writable(path, overwrite: bool = False, flag: str = "--overwrite") -> pathlib.Path:

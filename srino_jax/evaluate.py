@@ -6,23 +6,27 @@
 Reduced-resolution indices (PSNR, SAM, ERGAS, SCC, Q2n) when the file has `gt`, otherwise
 full-resolution ones (D_lambda_K, D_s, HQNR), with the toolbox's conventions
 (`srino_jax.metrics`). The table has one row per method and "mean ± std" over scenes.
-Library use: `load_scenes`, `load_fused`, `evaluate_methods` -> rows, `format_table(rows)`.
+Library use: `load_scenes`, `load_fused`, `evaluate_methods` -> rows, `format_table(rows)`
+(`evaluate_methods` lives in `srino_jax.metrics.compare`, re-exported here).
+Errors and exit codes follow `srino_jax.cli` / `srino_jax.errors`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pathlib
 import sys
-import time
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from srino_jax.baselines import available_methods, fuse
-from srino_jax.data.pancollection import SCALED_MAX, PanCollectionFile
-from srino_jax.metrics import format_table, make_row, rows_to_csv, rows_to_json, score_stack
-from srino_jax.sensors import Sensor, get_sensor
+from srino_jax import cli
+from srino_jax.baselines import available_methods
+from srino_jax.data.pancollection import SCALED_MAX, PanCollectionFile, detect_scale
+from srino_jax.errors import InputError, UsageError
+from srino_jax.metrics import evaluate_methods, format_table, rows_to_csv, rows_to_json
+from srino_jax.sensors import Sensor, get_sensor, sensor_names
 
 __all__ = ["load_scenes", "load_fused", "evaluate_methods", "main"]
 
@@ -32,19 +36,23 @@ def _read_dn(path, keys: Sequence[str], sensor: Sensor, limit: int | None
   """Reads datasets as NHWC float64 digital numbers (the toolbox computes in double).
 
   The indices round Q2n inputs to uint16, so values are kept in float64 as stored rather
-  than going through float32 model units. A file whose maximum is <= 1.5 is taken as
-  already divided by the sensor max and multiplied back (reported in the returned notes).
-  Validation (missing file or key, shapes, bands, NaN/Inf) is `PanCollectionFile`'s.
+  than going through float32 model units. Keys whose maxima are all <= 1.5 are taken as
+  already divided by the sensor max and multiplied back (reported in the returned notes);
+  keys that disagree are refused (`detect_scale`, which also warns about data far darker
+  than the sensor's bit depth). Validation (missing file or key, shapes, bands, NaN/Inf) is
+  `PanCollectionFile`'s.
   """
   with PanCollectionFile(path, sensor, scale=1.0, dtype=np.float64) as f:
     missing = [k for k in keys if k not in f.keys and k != "gt"]
     if missing:
-      raise ValueError(f"{f.path}: missing key(s) {missing}; present: {list(f.keys)}")
+      raise InputError(f"{f.path}: missing key(s) {missing}; present: {list(f.keys)}",
+                       "Give a file with these datasets.")
     n = f.num_examples if limit is None else min(int(limit), f.num_examples)
     data = f.read(slice(0, n), keys=[k for k in keys if k in f.keys])
   notes = []
-  vmax = max(float(v.max()) for v in data.values())
-  if vmax <= SCALED_MAX:
+  info = detect_scale({k: float(v.max()) for k, v in data.items()}, sensor, path)
+  if info.already_scaled:
+    vmax = max(info.maxima.values())
     for k in data:
       data[k] *= sensor.max_value
     notes.append(f"{pathlib.Path(path).name}: maximum {vmax:.4g} <= {SCALED_MAX}, values "
@@ -85,74 +93,33 @@ def load_fused(path, sensor: str | Sensor, like: Mapping[str, np.ndarray]
   data, notes = _read_dn(path, ("sr",), sensor, n)
   sr = data["sr"]
   if sr.shape[0] < n:
-    raise ValueError(f"{path}: key 'sr' holds {sr.shape[0]} images, the input has {n}")
+    raise InputError(f"{path}: key 'sr' holds {sr.shape[0]} images, the input has {n}",
+                     "Give the fused output of this input file (or use --limit).")
   if sr.shape[1:3] != (h, w):
-    raise ValueError(f"{path}: key 'sr' images are {sr.shape[1]} x {sr.shape[2]}, the input's "
-                     f"are {h} x {w}")
+    raise InputError(f"{path}: key 'sr' images are {sr.shape[1]} x {sr.shape[2]}, the "
+                     f"input's are {h} x {w}", "Give the fused output of this input file.")
   return sr, notes
 
 
-def evaluate_methods(scenes: Mapping[str, np.ndarray], sensor: str | Sensor,
-                     methods: Sequence[str] = (), fused: Mapping[str, np.ndarray] | None = None,
-                     dim_cut: int = 0, clip: bool = False, block_size: int = 32,
-                     log=None) -> list[dict[str, Any]]:
-  """Runs baselines on every scene, scores them and any given fused stacks.
-
-  Args:
-    scenes: from `load_scenes` (digital numbers); reduced resolution if it has "gt".
-    sensor: sensor name or `Sensor`.
-    methods: baseline names (`srino_jax.baselines.available_methods()`).
-    fused: row name -> (N, H, W, C) fused stack in digital numbers (e.g. {"SRINO": sr}).
-    dim_cut, clip, block_size: as in `srino_jax.metrics.score_stack`.
-    log: optional callable(str) for progress lines.
-
-  Returns:
-    table rows (`srino_jax.metrics.make_row`), baselines first in the given order;
-    a baseline row's "seconds" is its mean fusion time per scene.
-  """
-  sensor = get_sensor(sensor)
-  kind = "reduced" if "gt" in scenes else "full"
-  n = scenes["lms"].shape[0]
-  known = available_methods()
-  for m in methods:
-    if m.lower().replace("_", "-") not in known:
-      raise ValueError(f"unknown method {m!r}; available: {', '.join(known)}")
-
-  def score(stack):
-    if kind == "reduced":
-      return score_stack("reduced", stack, sensor=sensor, gt=scenes["gt"], ratio=sensor.ratio,
-                         dim_cut=dim_cut, clip=clip, block_size=block_size)
-    return score_stack("full", stack, sensor=sensor, ms_lr=scenes["ms"], pan=scenes["pan"],
-                       lms=scenes["lms"], ratio=sensor.ratio, dim_cut=dim_cut, clip=clip,
-                       block_size=block_size)
-
-  rows = []
-  for m in methods:
-    start = time.perf_counter()
-    stack = np.stack([fuse(m, scenes["ms"][i], scenes["pan"][i], sensor, sensor.ratio)
-                      for i in range(n)])
-    seconds = (time.perf_counter() - start) / n
-    rows.append(make_row(m.upper(), score(stack), seconds, sensor.bands))
-    if log:
-      log(f"  {m.upper()}: fused {n} scenes in {seconds:.3f} s each")
-  for name, stack in (fused or {}).items():
-    rows.append(make_row(name, score(np.asarray(stack)[:n]), None, sensor.bands))
-  return rows
-
-
 def _parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(
+  p = cli.make_parser(
       prog="python -m srino_jax.evaluate",
       description="Score pan-sharpening baselines and fused outputs on a PanCollection h5 file "
                   "with the toolbox's quality indices (reduced resolution if the file has 'gt', "
                   "full resolution otherwise). Prints one row per method, 'mean ± std' over "
-                  "scenes.")
+                  "scenes. Exit codes: 0 ok, 2 bad arguments, 3 bad input file, 5 output "
+                  "not writable (see srino_jax.errors).")
   p.add_argument("--input", required=True,
                  help="PanCollection h5 file (keys ms, lms, pan and, at reduced resolution, gt; "
                       "N x C x H x W digital numbers; a file already divided by the sensor max "
                       "is detected and rescaled)")
   p.add_argument("--sensor", required=True,
-                 help="sensor name (wv3, wv2, qb, gf2, ikonos): bands, max value, MTF gains")
+                 help=f"sensor name ({', '.join(sensor_names()).lower()}): bands, max value, "
+                      "MTF gains")
+  p.add_argument("--bits", type=cli.positive_int, default=None,
+                 help="bit depth of the data when it differs from the sensor's (e.g. 8 for "
+                      "data up to 255): sets the max value 2^bits - 1 used for scaling and "
+                      "clipping (default: the sensor's)")
   p.add_argument("--methods", default="exp,gsa,mtf-glp-hpm",
                  help="comma-separated baselines to run, '' for none, 'all' for every one "
                       f"(default exp,gsa,mtf-glp-hpm; available: {', '.join(available_methods())})")
@@ -161,45 +128,62 @@ def _parser() -> argparse.ArgumentParser:
                       "more row; repeatable")
   p.add_argument("--fused-name", action="append", default=[], metavar="NAME",
                  help="row name of the matching --fused file (default: the file's stem)")
-  p.add_argument("--csv", help="also write the table (mean, std per index) to this CSV file")
-  p.add_argument("--json", help="also write rows with per-scene values to this JSON file")
-  p.add_argument("--dim-cut", type=int, default=0,
+  p.add_argument("--csv", help="also write the table (mean, std per index) to this CSV file "
+                               "(refused if it exists, unless --overwrite)")
+  p.add_argument("--json", help="also write rows with per-scene values to this JSON file "
+                                "(refused if it exists, unless --overwrite)")
+  p.add_argument("--overwrite", action="store_true",
+                 help="replace existing --csv / --json files")
+  p.add_argument("--dim-cut", type=cli.nonnegative_int, default=0,
                  help="the toolbox's border cut (its scripts use 21); default 0 = none")
   p.add_argument("--clip", action="store_true",
                  help="clip fused images to [0, 2^bits] first (the toolbox's th_values)")
-  p.add_argument("--limit", type=int, help="score only the first N scenes")
+  p.add_argument("--limit", type=cli.positive_int, help="score only the first N scenes")
   return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  """Command-line entry point; returns the exit status (2 for bad input files)."""
-  parser = _parser()
-  args = parser.parse_args(argv)
-  if len(args.fused_name) > len(args.fused):
-    parser.error("more --fused-name than --fused options")
-  if args.limit is not None and args.limit < 1:
-    parser.error("--limit must be at least 1")
-  if args.dim_cut < 0:
-    parser.error("--dim-cut must be >= 0")
+  """Command-line entry point; returns the exit status (`srino_jax.errors` codes)."""
+  return cli.run(_run, _parser(), argv)
+
+
+def _sensor(name: str, bits: int | None) -> Sensor:
   try:
-    return _run(args)
-  except (ValueError, FileNotFoundError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
+    sensor = get_sensor(name)
+  except (KeyError, ValueError) as e:
+    raise UsageError(f"--sensor: {e.args[0] if e.args else e}",
+                     f"Use one of {', '.join(sensor_names()).lower()}.") from None
+  if bits is not None:  # the data's bit depth, when not the sensor's
+    sensor = dataclasses.replace(sensor, max_value=float(2 ** bits - 1))
+  return sensor
 
 
 def _run(args: argparse.Namespace) -> int:
-  sensor = get_sensor(args.sensor)
+  # Everything cheap first: arguments, outputs, then the inputs (before any fusion).
+  if len(args.fused_name) > len(args.fused):
+    raise UsageError("more --fused-name than --fused options", "Give one name per --fused.")
+  sensor = _sensor(args.sensor, args.bits)
   methods = [m.strip() for m in args.methods.split(",") if m.strip()]
   if methods == ["all"]:
     methods = available_methods()
-  scenes, notes = load_scenes(args.input, sensor, args.limit)
+  unknown = [m for m in methods if m.lower().replace("_", "-") not in available_methods()]
+  if unknown:
+    raise UsageError(f"--methods: unknown method(s) {', '.join(unknown)}",
+                     f"Choose among {', '.join(available_methods())}, or 'all'.")
+  outputs = [o for o in (args.csv, args.json) if o]
+  if len(set(map(str, outputs))) < len(outputs):
+    raise UsageError("--csv and --json name the same file", "Give two different files.")
+  for out in outputs:
+    cli.check_writable(out, args.overwrite)
+  with cli.reading(args.input):
+    scenes, notes = load_scenes(args.input, sensor, args.limit)
   fused = {}
   for i, path in enumerate(args.fused):
     name = args.fused_name[i] if i < len(args.fused_name) else pathlib.Path(path).stem
     if name in fused:
-      raise ValueError(f"two --fused rows are named {name!r}; give them --fused-name")
-    fused[name], more = load_fused(path, sensor, scenes)
+      raise UsageError(f"two --fused rows are named {name!r}", "Give them --fused-name.")
+    with cli.reading(path):
+      fused[name], more = load_fused(path, sensor, scenes)
     notes += more
   for note in notes:
     print(f"note: {note}")

@@ -104,10 +104,11 @@ def test_missing_key_and_wrong_bands_give_clear_errors(tmp_path, capsys):
   no_pan = _write(tmp_path / "nopan.h5", {k: v for k, v in scenes.items() if k != "pan"})
   with pytest.raises(ValueError, match="pan"):
     evaluate.load_scenes(no_pan, "qb")
-  assert evaluate.main(["--input", str(no_pan), "--sensor", "qb", "--methods", "exp"]) == 2
+  # Exit 3: a bad input file (srino_jax.errors; was 2 before the common error style).
+  assert evaluate.main(["--input", str(no_pan), "--sensor", "qb", "--methods", "exp"]) == 3
   assert "missing key" in capsys.readouterr().err
   ok = _write(tmp_path / "ok.h5", scenes)
-  assert evaluate.main(["--input", str(ok), "--sensor", "wv3", "--methods", "exp"]) == 2
+  assert evaluate.main(["--input", str(ok), "--sensor", "wv3", "--methods", "exp"]) == 3
   err = capsys.readouterr().err
   assert "4 bands" in err and "WV3" in err
   small = _write(tmp_path / "small.h5", {"sr": scenes["gt"][:, :32, :32]})

@@ -14,7 +14,7 @@ model batches are NHWC float32 divided by the sensor max. Files are NCHW, conver
 # The toolbox operators are re-exported here: code written against `srino_jax.data` keeps working.
 from srino_jax.toolbox import (imresize, interp23tap, mtf_filter, mtf_kernel, mtf_pan_filter,
                                mtf_pan_kernel, wald_degrade)
-from srino_jax.data.pancollection import (PanCollectionFile, read_pancollection,
+from srino_jax.data.pancollection import (SCALED_MAX, PanCollectionFile, read_pancollection,
                                           write_pancollection)
 from srino_jax.data.pipeline import TrainBatches, eval_batches
 from srino_jax.data.scenes import (full_scene, read_geotiff_pair, read_mat_scene, reduce_scene,
@@ -22,7 +22,7 @@ from srino_jax.data.scenes import (full_scene, read_geotiff_pair, read_mat_scene
 
 __all__ = [
     "interp23tap", "mtf_filter", "mtf_kernel", "mtf_pan_filter", "mtf_pan_kernel", "imresize",
-    "wald_degrade", "PanCollectionFile", "read_pancollection", "write_pancollection",
+    "wald_degrade", "SCALED_MAX", "PanCollectionFile", "read_pancollection", "write_pancollection",
     "TrainBatches", "eval_batches", "full_scene", "read_geotiff_pair", "read_mat_scene",
     "reduce_scene", "write_geotiff",
 ]
