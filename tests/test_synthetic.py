@@ -158,8 +158,13 @@ def test_cli_and_overwrite(tmp_path, capsys):
   assert sorted(p.name for p in tmp_path.iterdir()) == [
       "test_qb_OrigScale_multiExm1.h5", "test_qb_multiExm1.h5", "train_qb.h5"]
   before = (tmp_path / "train_qb.h5").read_bytes()
-  with pytest.raises(FileExistsError, match="train_qb.h5"):
-    main(args)
+  with pytest.raises(FileExistsError, match="train_qb.h5"):  # the library refuses ...
+    make_synthetic_dataset(tmp_path, "qb", num_train=2, num_valid=0, num_test=1,
+                           test_size=32, patch_size=16)
+  assert main(args) == 5  # ... and the command line says so in one line (exit 5: output)
+  err = capsys.readouterr().err
+  assert "train_qb.h5 exists" in err and "--overwrite" in err and len(err.splitlines()) == 1
+  assert (tmp_path / "train_qb.h5").read_bytes() == before
   main(args + ["--overwrite", "--seed", "1"])
   assert (tmp_path / "train_qb.h5").read_bytes() != before
 

@@ -24,11 +24,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from srino_jax import cli
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.data.scenes import full_scene, read_geotiff_pair, read_mat_scene, reduce_scene
+from srino_jax.errors import InputError, UsageError
 from srino_jax.sensors import Sensor, get_sensor, sensor_names
 
-__all__ = ["cut_patches", "patch_corners", "make_dataset", "main"]
+__all__ = ["cut_patches", "patch_corners", "make_dataset", "output_paths", "main"]
 
 
 def patch_corners(size: int, patch: int, stride: int, ratio: int) -> list[int]:
@@ -101,6 +103,13 @@ def _split_rows(scene: dict, valid_fraction: float, patch: int, ratio: int
   return top, bottom
 
 
+def output_paths(out_dir, sensor: str | Sensor, valid: bool = True) -> list[pathlib.Path]:
+  """The files `make_dataset` writes: train_<s>.h5, [valid_<s>.h5,] full_<s>.h5."""
+  name, out_dir = get_sensor(sensor).name.lower(), pathlib.Path(out_dir)
+  splits = ("train", "valid", "full") if valid else ("train", "full")
+  return [out_dir / f"{split}_{name}.h5" for split in splits]
+
+
 def make_dataset(scene: dict, sensor: str | Sensor, out_dir, patch: int = 64,
                  stride: int | None = None, valid_fraction: float = 0.1,
                  overwrite: bool = False, progress: bool = True) -> dict[str, pathlib.Path]:
@@ -157,11 +166,12 @@ def make_dataset(scene: dict, sensor: str | Sensor, out_dir, patch: int = 64,
 
 
 def build_parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(
+  p = cli.make_parser(
       prog="python -m srino_jax.data.make_dataset",
       description="Cut a full-resolution PAN + MS scene into PanCollection HDF5 files: "
                   "reduced-resolution train/valid patches (Wald protocol, with gt) and "
-                  "full-resolution patches (no gt).")
+                  "full-resolution patches (no gt). Exit codes: 0 ok, 2 bad arguments, "
+                  "3 bad input file, 5 output exists or not writable (see srino_jax.errors).")
   src = p.add_argument_group("input (either --mat, or --ms and --pan)")
   src.add_argument("--mat", help="MATLAB .mat scene with I_MS and I_PAN (toolbox layout)")
   src.add_argument("--ms", help="multispectral GeoTIFF (C bands, digital numbers)")
@@ -170,13 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
                  help=f"sensor of the scene, sets band count, MTF gains and max value "
                       f"({', '.join(sensor_names())})")
   p.add_argument("--out", required=True, help="output folder for the .h5 files")
-  p.add_argument("--patch", type=int, default=64,
+  p.add_argument("--patch", type=cli.positive_int, default=64,
                  help="PAN-grid patch side of the written files (multiple of the ratio, "
                       "default 64 like PanCollection)")
-  p.add_argument("--stride", type=int, default=None,
+  p.add_argument("--stride", type=cli.positive_int, default=None,
                  help="PAN-grid step between patches (multiple of the ratio; default: the "
                       "patch size, i.e. no overlap)")
-  p.add_argument("--valid-fraction", type=float, default=0.1,
+  p.add_argument("--valid-fraction", type=cli.unit_fraction, default=0.1,
                  help="share of the scene's rows, at the bottom, used for validation "
                       "(0 disables valid_<sensor>.h5; default 0.1)")
   p.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -184,26 +194,45 @@ def build_parser() -> argparse.ArgumentParser:
   return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-  args = build_parser().parse_args(argv)
+def _main(args: argparse.Namespace) -> int:
+  # Arguments, outputs and inputs are checked before any filtering or writing.
   if bool(args.mat) == bool(args.ms or args.pan) or (not args.mat and not (args.ms and args.pan)):
-    build_parser().error("give either --mat FILE, or both --ms and --pan")
-  if not 0.0 <= args.valid_fraction < 1.0:
-    build_parser().error("--valid-fraction must lie in [0, 1)")
+    raise UsageError("give either --mat FILE, or both --ms and --pan",
+                     f"See {build_parser().prog} --help.")
+  if args.sensor not in sensor_names():
+    raise UsageError(f"--sensor: unknown sensor {args.sensor!r}",
+                     f"Use one of {', '.join(sensor_names())}.")
   sensor = get_sensor(args.sensor)
+  r = sensor.ratio
+  for flag, v in (("--patch", args.patch), ("--stride", args.stride)):
+    if v is not None and v % r:
+      raise UsageError(f"{flag} {v} is not a multiple of sensor {sensor.name}'s ratio {r}",
+                       f"Use a multiple of {r}.")
+  for path in output_paths(args.out, sensor, valid=args.valid_fraction > 0):
+    cli.check_writable(path, args.overwrite)
   if args.mat:
-    scene = read_mat_scene(args.mat)
+    with cli.reading(args.mat):
+      scene = read_mat_scene(args.mat)
   else:
-    scene = read_geotiff_pair(args.pan, args.ms)
+    with cli.reading(args.pan):
+      scene = read_geotiff_pair(args.pan, args.ms)
     if scene["ratio"] != sensor.ratio:
-      raise ValueError(f"PAN/MS size ratio {scene['ratio']} differs from sensor "
-                       f"{sensor.name}'s ratio {sensor.ratio}")
-  paths = make_dataset(scene, sensor, args.out, patch=args.patch, stride=args.stride,
-                       valid_fraction=args.valid_fraction, overwrite=args.overwrite,
-                       progress=not args.no_progress)
+      raise InputError(f"{args.pan}: PAN/MS size ratio {scene['ratio']} differs from sensor "
+                       f"{sensor.name}'s ratio {sensor.ratio}", "Check --sensor and the files.")
+  try:
+    paths = make_dataset(scene, sensor, args.out, patch=args.patch, stride=args.stride,
+                         valid_fraction=args.valid_fraction, overwrite=args.overwrite,
+                         progress=not args.no_progress)
+  except ValueError as e:  # the scene is too small for the patch / validation part
+    raise InputError(str(e), "Lower --patch or --valid-fraction, or use a larger scene.") from e
   for split, path in paths.items():
     print(f"{split}: {path}")
   return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  """Command-line entry point; returns the exit status (`srino_jax.errors` codes)."""
+  return cli.run(_main, build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from srino_jax import cli
+from srino_jax.errors import UsageError
 from srino_jax.synthetic.landcover import MATERIAL_NAMES, render_cover
 from srino_jax.data.make_dataset import cut_patches
 from srino_jax.toolbox.mtf import mtf_kernel
@@ -234,8 +236,8 @@ def make_synthetic_dataset(out_dir, sensor: str | Sensor, seed: int = 0, num_tra
     out_dir: output folder (created).
     sensor: any registered sensor (4 or 8 bands, ...).
     seed: seeds every scene (train/valid/test streams are independent).
-    num_train, num_valid: reduced-resolution patches (0 skips the file).
-    num_test: scenes in each test file (0 skips both).
+    num_train, num_valid: reduced-resolution patches (0 skips the file; < 0 is refused).
+    num_test: scenes in each test file (0 skips both; < 0 is refused).
     test_size: PAN size of the reduced-resolution test scenes.
     patch_size: PAN size of the train/valid patches.
     orig_size: PAN size of the full-resolution test scenes (default `test_size`; the
@@ -251,6 +253,9 @@ def make_synthetic_dataset(out_dir, sensor: str | Sensor, seed: int = 0, num_tra
   """
   from tqdm.auto import tqdm
 
+  for name, v in (("num_train", num_train), ("num_valid", num_valid), ("num_test", num_test)):
+    if v < 0:
+      raise ValueError(f"{name} must be >= 0 (0 skips that file), got {v}")
   sensor = get_sensor(sensor)
   r = sensor.ratio
   scene_size = 4 * patch_size if scene_size is None else int(scene_size)
@@ -296,37 +301,62 @@ def make_synthetic_dataset(out_dir, sensor: str | Sensor, seed: int = 0, num_tra
   return paths
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-  p = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+  p = cli.make_parser(
       prog="python -m srino_jax.synthetic",
       description="Write a synthetic PanCollection dataset (train/valid patches and "
                   "reduced- and full-resolution test scenes) rendered from seeded, "
-                  "satellite-like scenes.")
+                  "satellite-like scenes. Exit codes: 0 ok, 2 bad arguments, 5 output "
+                  "exists or not writable (see srino_jax.errors).")
   p.add_argument("--sensor", required=True, type=str.upper,
                  help=f"sensor to simulate ({', '.join(sensor_names())})")
   p.add_argument("--out", required=True, help="output folder")
   p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same files)")
-  p.add_argument("--train", type=int, default=256, help="training patches (default 256)")
-  p.add_argument("--valid", type=int, default=32, help="validation patches (default 32)")
-  p.add_argument("--test", type=int, default=4,
-                 help="scenes in each test file, reduced and full resolution (default 4)")
-  p.add_argument("--size", type=int, default=256,
+  p.add_argument("--train", type=cli.nonnegative_int, default=256,
+                 help="training patches (default 256; 0 skips the file)")
+  p.add_argument("--valid", type=cli.nonnegative_int, default=32,
+                 help="validation patches (default 32; 0 skips the file)")
+  p.add_argument("--test", type=cli.nonnegative_int, default=4,
+                 help="scenes in each test file, reduced and full resolution (default 4; "
+                      "0 skips both)")
+  p.add_argument("--size", type=cli.positive_int, default=256,
                  help="PAN size of the reduced-resolution test scenes (default 256)")
-  p.add_argument("--orig-size", type=int, default=None,
+  p.add_argument("--orig-size", type=cli.positive_int, default=None,
                  help="PAN size of the full-resolution test scenes (default: --size)")
-  p.add_argument("--patch", type=int, default=64,
+  p.add_argument("--patch", type=cli.positive_int, default=64,
                  help="PAN size of the train/valid patches (default 64)")
-  p.add_argument("--stride", type=int, default=None,
+  p.add_argument("--stride", type=cli.positive_int, default=None,
                  help="step between train/valid patches cut from one scene (default patch/2)")
   p.add_argument("--overwrite", action="store_true", help="replace existing files")
   p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-  args = p.parse_args(argv)
-  paths = make_synthetic_dataset(args.out, args.sensor, seed=args.seed, num_train=args.train,
-                                 num_valid=args.valid, num_test=args.test, test_size=args.size,
-                                 patch_size=args.patch, orig_size=args.orig_size,
-                                 stride=args.stride, overwrite=args.overwrite,
-                                 progress=not args.no_progress)
+  return p
+
+
+def _main(args: argparse.Namespace) -> int:
+  if args.sensor not in sensor_names():
+    raise UsageError(f"--sensor: unknown sensor {args.sensor!r}",
+                     f"Use one of {', '.join(sensor_names())}.")
+  if args.train == args.valid == args.test == 0:
+    raise UsageError("--train, --valid and --test are all 0: nothing to write",
+                     "Ask for at least one file.")
+  wanted = {"train": args.train, "valid": args.valid, "test": args.test,
+            "test_full": args.test}
+  for split, path in dataset_paths(args.out, args.sensor).items():
+    if wanted[split] > 0:  # before rendering any scene
+      cli.check_writable(path, args.overwrite)
+  try:
+    paths = make_synthetic_dataset(args.out, args.sensor, seed=args.seed, num_train=args.train,
+                                   num_valid=args.valid, num_test=args.test,
+                                   test_size=args.size, patch_size=args.patch,
+                                   orig_size=args.orig_size, stride=args.stride,
+                                   overwrite=args.overwrite, progress=not args.no_progress)
+  except ValueError as e:  # size/stride/patch combinations the sensor's ratio does not allow
+    raise UsageError(str(e), "Change --size/--orig-size/--patch/--stride.") from e
   for split, path in paths.items():
     print(f"{split}: {path}")
   return 0
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+  """Command-line entry point; returns the exit status (`srino_jax.errors` codes)."""
+  return cli.run(_main, build_parser(), argv)
