@@ -1,0 +1,123 @@
+"""The import layers of pyproject.toml's [tool.importlinter] contracts hold (issue 8).
+
+`lint-imports` (import-linter's Python entry point) checks the real package; a throw-away
+package with a deliberate upward import, an unlisted module and an absl import proves the
+checks can fail.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import sys
+import textwrap
+
+import pytest
+
+cli = pytest.importorskip("importlinter.cli", reason="import-linter is in the test extra")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+_BROKEN = re.compile(r"^(\S+) is not allowed to import (\S+):$", re.M)
+
+# Upward imports in helper A's files (inference.py, ...), removed on A's branch. Listed so
+# that any OTHER violation fails test_no_violations_but_the_known_ones now, and the strict
+# xfail below turns into a failure once they are gone (then delete this set and the mark).
+KNOWN_A_VIOLATIONS = {("srino_jax.inference", "srino_jax.evaluate")}
+
+
+def _lint(config, capsys, contract=None) -> tuple[int, str]:
+  capsys.readouterr()
+  code = cli.lint_imports(config_filename=str(config), no_cache=True, no_logo=True,
+                          limit_to_contracts=(contract,) if contract else ())
+  return code, capsys.readouterr().out
+
+
+def test_no_module_below_training_imports_absl(capsys, monkeypatch):
+  monkeypatch.chdir(ROOT)
+  code, out = _lint(ROOT / "pyproject.toml", capsys, "no-absl-below-training")
+  assert code == 0, out
+  assert "KEPT" in out
+
+
+def test_no_violations_but_the_known_ones(capsys, monkeypatch):
+  monkeypatch.chdir(ROOT)
+  code, out = _lint(ROOT / "pyproject.toml", capsys, "layers")
+  assert "is not exhaustive" not in out and "does not exist" not in out, out
+  assert set(_BROKEN.findall(out)) <= KNOWN_A_VIOLATIONS, out
+  assert (code == 0) == (not _BROKEN.findall(out)), out
+
+
+@pytest.mark.xfail(strict=True, reason="helper A's files: srino_jax.inference imports "
+                   "srino_jax.evaluate (use srino_jax.metrics.evaluate_methods)")
+def test_layers_contract_kept(capsys, monkeypatch):
+  monkeypatch.chdir(ROOT)
+  code, out = _lint(ROOT / "pyproject.toml", capsys, "layers")
+  assert code == 0, out
+
+
+def test_every_subpackage_is_in_the_contract():
+  """exhaustive = true makes an unlisted module a failure; check the list ourselves too."""
+  import tomllib
+
+  conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+  layers = next(c for c in conf["contracts"] if c["id"] == "layers")
+  assert layers["exhaustive"] is True and layers["containers"] == ["srino_jax"]
+  listed = {name.strip(" ()") for layer in layers["layers"] for name in layer.split("|")}
+  pkg = ROOT / "srino_jax"
+  present = {p.stem for p in pkg.glob("*.py") if p.stem != "__init__"}
+  present |= {p.parent.name for p in pkg.glob("*/__init__.py")}
+  assert present <= listed, present - listed
+
+
+def _package(tmp_path, files: dict[str, str]) -> pathlib.Path:
+  pkg = tmp_path / "layerprobe"
+  pkg.mkdir(parents=True)
+  for name, text in {"__init__.py": "", **files}.items():
+    (pkg / name).write_text(textwrap.dedent(text))
+  config = tmp_path / "probe.toml"
+  config.write_text(textwrap.dedent("""
+      [tool.importlinter]
+      root_package = "layerprobe"
+      include_external_packages = true
+
+      [[tool.importlinter.contracts]]
+      id = "layers"
+      name = "probe layers"
+      type = "layers"
+      containers = ["layerprobe"]
+      exhaustive = true
+      layers = ["high", "low | (optional)"]
+
+      [[tool.importlinter.contracts]]
+      id = "no-absl"
+      name = "probe absl"
+      type = "forbidden"
+      source_modules = ["layerprobe.low"]
+      forbidden_modules = ["absl"]
+      """))
+  return config
+
+
+def _lint_probe(root, config, capsys, monkeypatch, contract):
+  monkeypatch.chdir(root)
+  monkeypatch.syspath_prepend(str(root))
+  for mod in [m for m in sys.modules if m.split(".")[0] == "layerprobe"]:
+    monkeypatch.delitem(sys.modules, mod)  # an earlier case's probe package
+  return _lint(config, capsys, contract)
+
+
+@pytest.mark.parametrize("low, extra, contract, message", [
+    ("import layerprobe.high\n", {}, "layers",
+     "layerprobe.low is not allowed to import layerprobe.high"),
+    ("", {"extra.py": ""}, "layers", "- layerprobe.extra"),
+    ("import absl.flags\n", {}, "no-absl", "layerprobe.low is not allowed to import absl"),
+])
+def test_a_bad_import_is_caught(tmp_path, capsys, monkeypatch, low, extra, contract, message):
+  config = _package(tmp_path, {"high.py": "import layerprobe.low\n", "low.py": low, **extra})
+  code, out = _lint_probe(tmp_path, config, capsys, monkeypatch, contract)
+  assert code != 0 and "BROKEN" in out and message in out, out
+  # The same package without the bad import passes (the optional layer may be missing).
+  ok = tmp_path / "ok"
+  config = _package(ok, {"high.py": "import layerprobe.low\n", "low.py": ""})
+  code, out = _lint_probe(ok, config, capsys, monkeypatch, contract)
+  assert code == 0, out
