@@ -41,8 +41,9 @@ API:
       folder or not writable (a probe file is created and removed there, so read-only
       mounts are caught even for root). Creates nothing.
   reading(path=None) -> context manager
-      Turns ValueError/KeyError/OSError raised inside into InputError/MissingInputError
-      naming `path` (when the message does not already); errors.SrinoError pass unchanged.
+      Turns any exception raised inside (a reader's ValueError, a parser's error on a
+      damaged file) into InputError / MissingInputError naming `path` (when the message
+      does not already); errors.SrinoError and Interrupted pass unchanged.
   check_positive(value, flag, allow_zero=False) -> value   (raises UsageError)
   positive_int, nonnegative_int, positive_float, unit_fraction: argparse `type=` callables.
   print_error(exc, file=sys.stderr): the one-line message of an exception.
@@ -251,10 +252,12 @@ def check_writable(path, overwrite: bool = False, flag: str = "--overwrite") -> 
 
 @contextlib.contextmanager
 def reading(path=None) -> Iterator[None]:
-  """Reports errors raised while reading an input as `InputError` / `MissingInputError`.
+  """Reports any failure while reading an input as `InputError` / `MissingInputError`.
 
-  Use it around library readers whose ValueError/KeyError/OSError describe a bad input
-  file (they name the file, key and problem). `SrinoError`s pass through unchanged.
+  Wrap only the call that reads an input file: whatever a reader raises there (its own
+  ValueError naming file, key and problem, or a parser's IndexError / MatReadError on a
+  damaged file) is a problem of the input, shown in one line (--debug for the traceback).
+  `SrinoError`s and `Interrupted` pass through unchanged.
   """
   try:
     yield
@@ -264,11 +267,13 @@ def reading(path=None) -> Iterator[None]:
     name = e.filename or path
     raise MissingInputError(f"input not found: {name}" if e.filename else str(e),
                             "Check the path.", file=name) from e
-  except (ValueError, KeyError, OSError) as e:
+  except Exception as e:  # noqa: BLE001 - see the docstring
     text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+    if not isinstance(e, (ValueError, KeyError, OSError)):
+      text = f"{type(e).__name__}: {text}"
     if path is not None and str(path) not in str(text) and pathlib.Path(path).name not in str(
         text):
-      text = f"{path}: {text}"
+      text = f"cannot read {path}: {text}"
     raise InputError(str(text), "Check the file (see --help for the expected layout).",
                      file=path) from e
 
