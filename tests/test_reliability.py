@@ -106,7 +106,7 @@ def _bad_input(kind, tmp_path, inp):
     ("truncated", 3, ["cut.h5", "not a readable HDF5 file"]),
     ("no-pan", 3, ["no-pan.h5", "missing key", "'pan'"]),
     ("nan", 3, ["nan.h5", "key 'ms'", "NaN/Inf"]),
-    ("mixed-scale", 3, ["mixed-scale.h5", "keys disagree", "pan max 0.8896", "ms max 2046"]),
+    ("mixed-scale", 3, ["mixed-scale.h5", "keys disagree", "pan max 0.889595", "ms max 2046"]),
     ("wrong-grid", 3, ["wrong-grid.h5", "key 'lms'", "not on the PAN grid"]),
 ])
 def test_evaluate_bad_input_file(tmp_path, capsys, inp, kind, code, needles):
