@@ -67,3 +67,25 @@ def trained(tiny_run, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("run"))
   loop.train(tiny_run, workdir, progress=False)
   return workdir
+
+
+def paper_config(*overrides):
+  """configs/base.py (the paper's recipe) with "a.b=v" overrides."""
+  from srino_jax.training import configfile
+  return configfile.load_config(str(REPO / "configs" / "base.py"), overrides)
+
+
+def paper_model_config(config_sensor="qb", **fields):
+  """The recipe's ModelConfig for a sensor, with `fields` replaced (e.g. sensor=None)."""
+  import dataclasses
+
+  from srino_jax.training import run
+  return dataclasses.replace(run.model_config(paper_config(f"sensor={config_sensor}")),
+                             **fields)
+
+
+def paper_optimizer(stage, **optim):
+  """The recipe's optimizer of `stage` with `optim` fields replaced (e.g. learning_rate)."""
+  from srino_jax.training import optim as optim_mod
+  return optim_mod.stage_optimizer(paper_config(*(f"optim.{k}={v}" for k, v in optim.items())),
+                                   stage)
