@@ -5,8 +5,8 @@ inference read it, so adding a stage (e.g. a learned baseline) is one `register_
 
   aux     f_M2P and f_KE on (H, P) and (H, L) pairs      validation: loss (lower is better)
   stage1  the neural-operator backbone, condition = H    validation: loss (lower is better)
-  stage2  the Triple Guidance Adapters; backbone,        validation: 25-step DDIM fusion,
-          f_M2P and f_KE frozen (taken from aux/stage1)  Q2n (higher is better)
+  stage2  the Triple Guidance Adapters; backbone,        validation: DDIM fusion (the run's
+          f_M2P and f_KE frozen (taken from aux/stage1)  steps), Q2n (higher is better)
 
 A stage's parameter tree is whatever its `init` returns (SRINO's: the groups backbone, tga,
 m2p, ke); `trains` names the top-level groups its optimizer moves, the others get zero
