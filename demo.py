@@ -16,10 +16,10 @@ import time
 
 import jax
 
-from configs import demo as demo_config
 from srino_jax import inference, metrics
-from srino_jax.training import loop
-from srino_jax.training.config import RunConfig
+from srino_jax.training import configfile, loop, run as runs
+
+CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "demo.py"
 
 REAL_WV2 = pathlib.Path(__file__).resolve().parent.parent / "shared" / "realdata" / \
     "pypansharpening_imgWV2.mat"
@@ -27,7 +27,7 @@ REAL_WV2 = pathlib.Path(__file__).resolve().parent.parent / "shared" / "realdata
 
 def _table(run, params, data, sensor, title):
   t0 = time.perf_counter()
-  fused, _ = inference.fuse_scenes(run, params, data, jax.random.PRNGKey(run.seed))
+  fused, _ = inference.fuse_scenes(run, params, data, jax.random.PRNGKey(run.config.seed))
   seconds = (time.perf_counter() - t0) / len(fused)
   rows = inference.comparison_rows(data, fused, sensor, seconds=seconds)
   print(metrics.format_table(rows, title=f"{title}\n(fused images clipped to [0, 2^bits] as "
@@ -44,14 +44,14 @@ def main():
   if args.fresh and os.path.isdir(args.workdir):
     shutil.rmtree(args.workdir)
   start = time.perf_counter()
-  run = RunConfig.from_dict(demo_config.get_config().to_dict())
-  loop.prepare_data(run)
-  loop.train(run, args.workdir)
+  config = configfile.load_config(str(CONFIG))
+  loop.prepare_data(config)
+  loop.train(config, args.workdir)
   trained = time.perf_counter()
-  _, params = inference.load_trained(workdir=args.workdir)
-  test = inference.read_inputs(run.data.path("test"), run.sensor)
-  _table(run, params, test, run.sensor,
-         f"Synthetic {run.sensor.upper()} test set, reduced resolution "
+  run, params = inference.load_trained(workdir=args.workdir)
+  test = inference.read_inputs(runs.data_path(config, "test"), config.sensor)
+  _table(run, params, test, config.sensor,
+         f"Synthetic {config.sensor.upper()} test set, reduced resolution "
          f"({len(test['pan'])} scenes, PAN {test['pan'].shape[1]} px)")
   wv2 = os.environ.get("SRINO_REAL_WV2", str(REAL_WV2))
   if os.path.exists(wv2):

@@ -1,4 +1,4 @@
-"""Fuses scenes with a trained SRINO: 25-step DDIM with residuals recomputed at every step.
+"""Fuses scenes with a trained SRINO: DDIM (the run's steps) with residuals recomputed every step.
 
   python sample.py --workdir runs/wv3 --input test_wv3_multiExm1.h5 --output sr.h5
   python sample.py --workdir runs/demo --input scene.mat --reduce --output sr.h5 --png quicklooks
@@ -27,6 +27,8 @@ def parse_args(argv=None):
   src.add_argument("--checkpoint", help="a run, stage or step checkpoint folder")
   p.add_argument("--which", choices=("best", "last"), default="best",
                  help="with --workdir: best by validation Q2n (default) or the latest")
+  p.add_argument("--stage", help="the trained stage that fuses (default: stage2, or the "
+                 "stage folder given to --checkpoint)")
   p.add_argument("--input", required=True, help="PanCollection .h5 or MATLAB .mat scene")
   p.add_argument("--output", required=True, help="output .h5 (key sr, digital numbers)")
   p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
@@ -35,11 +37,13 @@ def parse_args(argv=None):
                  help=".mat input: fuse its Wald reduction, scored against the original MS")
   p.add_argument("--limit", type=int, help="fuse only the first N scenes of an .h5")
   p.add_argument("--num-samples", type=int, default=1, help="K samples per scene (vmapped)")
-  p.add_argument("--steps", type=int, help="DDIM steps (default: the run's, 25)")
-  p.add_argument("--eta", type=float, help="DDIM eta (default: the run's, 0 = deterministic)")
+  p.add_argument("--steps", type=int, help="DDIM steps (default: the run's "
+                 "config.diffusion.sample_steps)")
+  p.add_argument("--eta", type=float, help="DDIM eta (default: the run's; 0 = deterministic)")
   p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
   p.add_argument("--guidance", choices=("none", "spatial", "spectral", "both", "gradient"),
-                 help="override the run's guidance mode (ablations)")
+                 help="the guidance mode expected: refused unless the model was trained with "
+                 "it (a guidance ablation is a model trained with that mode)")
   p.add_argument("--batch-size", type=int, default=1, help="scenes per sampler call")
   p.add_argument("--methods", default="exp,brovey,gsa,mtf-glp-hpm",
                  help="baselines in the table, comma-separated ('' for none)")
@@ -54,10 +58,16 @@ def main(argv=None):
   args = parse_args(argv)
   if os.path.exists(args.output) and not args.overwrite:
     raise SystemExit(f"error: {args.output} exists (pass --overwrite to replace it)")
-  run, params = inference.load_trained(args.workdir, args.checkpoint, which=args.which)
-  sensor = sensors.get_sensor(args.sensor or run.sensor)
-  if sensor.bands != sensors.get_sensor(run.sensor).bands:
-    raise SystemExit(f"error: the model fuses {sensors.get_sensor(run.sensor).bands} bands, "
+  run, params = inference.load_trained(args.workdir, args.checkpoint, which=args.which,
+                                       stage=args.stage)
+  try:
+    inference.check_guidance(run, args.guidance)
+  except ValueError as err:
+    raise SystemExit(f"error: {err}") from None
+  trained = sensors.get_sensor(inference.model_sensor(run))
+  sensor = sensors.get_sensor(args.sensor or inference.model_sensor(run))
+  if sensor.bands != trained.bands:
+    raise SystemExit(f"error: the model fuses {trained.bands} bands, "
                      f"sensor {sensor.name} has {sensor.bands}")
   data = inference.read_inputs(args.input, sensor, reduce=args.reduce, limit=args.limit)
   t0 = time.perf_counter()

@@ -6,59 +6,73 @@ r"""Trains SRINO: auxiliary networks (f_M2P, f_KE), stage 1 (backbone), stage 2 
   python train.py --config configs/wv3.py --print_config
 
 Re-running the same command resumes every unfinished stage from its latest checkpoint.
+Override any config field with --config.<group>.<field>=value (typed as the field; unknown
+fields are refused).
 """
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+import argparse
+import logging
+import sys
 
-from srino_jax.training import loop, sharding
-from srino_jax.training.config import RunConfig
+from srino_jax.training import configfile, loop, sharding, stages
 
 
 def _fields_help() -> str:
   import configs.base  # noqa: PLC0415 - only for the help text
-  flat = []
-  def walk(prefix, d):
-    for k, v in d.items():
-      if isinstance(v, dict):
-        walk(f"{prefix}{k}.", v)
-      else:
-        flat.append(f"{prefix}{k}={v!r}")
-  walk("", configs.base.get_config().to_dict())
-  return ("Config file (configs/<name>.py); override fields with --config.<field>=value. "
-          "Fields and the paper's defaults: " + ", ".join(flat))
+  fields = configfile.flat_fields(configs.base.get_config())
+  return "config fields and the paper's defaults (configs/base.py):\n" + "\n".join(
+      f"  --config.{name}={value!r}" for name, value in fields.items())
 
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, _fields_help(), lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Output folder: checkpoints/, logs/ "
-                               "(TensorBoard + metrics.jsonl), config.json. Resumed if it exists.")
-_STAGE = flags.DEFINE_enum("stage", "all", ["all", *loop.STAGES],
-                           "Which stage to train; 'all' runs aux, stage1, stage2 in order.")
-_PRINT = flags.DEFINE_bool("print_config", False, "Print the resolved config and exit.")
-_MULTIHOST = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first "
-                               "(multi-host TPU/GPU runs).")
-_QUIET = flags.DEFINE_bool("quiet", False, "No progress bars.")
+def parse_args(argv=None):
+  p = argparse.ArgumentParser(description=__doc__, epilog=_fields_help(),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--config", required=True, metavar="PATH",
+                 help="config file (configs/<name>.py) defining get_config()")
+  p.add_argument("--workdir", help="output folder: checkpoints/, logs/ (TensorBoard + "
+                 "metrics.jsonl), config.json; resumed if it exists (required to train)")
+  p.add_argument("--stage", default="all", choices=["all", *stages.STAGES],
+                 help="which stage to train; 'all' runs " + ", ".join(stages.SRINO_STAGES) +
+                 " in order")
+  p.add_argument("--print_config", action="store_true",
+                 help="print the resolved config and exit")
+  p.add_argument("--multihost", action="store_true",
+                 help="call jax.distributed.initialize() first (multi-host TPU/GPU runs)")
+  p.add_argument("--quiet", action="store_true", help="no progress bars")
+  args, rest = p.parse_known_args(argv)
+  overrides, i = [], 0
+  while i < len(rest):  # --config.a.b=v or --config.a.b v
+    if not rest[i].startswith("--config."):
+      p.error(f"unrecognized argument {rest[i]!r}")
+    item = rest[i][len("--config."):]
+    if "=" not in item:
+      if i + 1 == len(rest):
+        p.error(f"--config.{item} needs a value")
+      i += 1
+      item = f"{item}={rest[i]}"
+    overrides.append(item)
+    i += 1
+  return args, overrides
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  if not flags.FLAGS["verbosity"].present:
-    logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
-  config = _CONFIG.value
-  if _PRINT.value:
+def main(argv=None):
+  args, overrides = parse_args(argv)
+  logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax logs every save at INFO
+  try:
+    config = configfile.load_config(args.config, overrides)
+  except (FileNotFoundError, ValueError) as err:
+    sys.exit(f"error: {err}")
+  if args.print_config:
     print(config)
     return
-  if _WORKDIR.value is None:
-    raise app.UsageError("--workdir is required")
-  if _MULTIHOST.value:
+  if args.workdir is None:
+    sys.exit("error: --workdir is required")
+  if args.multihost:
     sharding.initialize_distributed()
-  run = RunConfig.from_dict(config.to_dict())
-  loop.prepare_data(run)
-  stages = loop.STAGES if _STAGE.value == "all" else (_STAGE.value,)
-  loop.train(run, _WORKDIR.value, stages, progress=not _QUIET.value)
+  loop.prepare_data(config)
+  todo = stages.SRINO_STAGES if args.stage == "all" else (args.stage,)
+  loop.train(config, args.workdir, todo, progress=not args.quiet)
 
 
 if __name__ == "__main__":
-  flags.mark_flag_as_required("config")
-  app.run(main)
+  main()

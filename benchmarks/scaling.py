@@ -110,7 +110,7 @@ def bench_sampler_compile(steps: int, size: int, key: jax.Array, repeats: int = 
   one-scan DDIM sampler with the Galerkin denoiser."""
   model, params = _init("galerkin", key)
   x_T, cond, _ = _inputs(size, key)
-  alpha_bar = cosine_alpha_bar(500)
+  alpha_bar = cosine_alpha_bar()  # the paper's T = 500
 
   def sample(params, x_T, cond):
     predict = lambda x_t, t, x0_prev: model.apply(params, x_t, cond, t)

@@ -1,35 +1,77 @@
-"""Fusing scenes with a trained SRINO: load a run, read inputs, sample, write outputs.
+"""Fusing scenes with a trained model: load a run, read inputs, sample, write outputs.
 
-`sample.py` is a thin command line over these functions; the demo uses them too.
+`sample.py` is a thin command line over these functions; the demo uses them too. Nothing
+here imports the training loop: a run is its config.json (`training.run`) and the
+parameters of one stage checkpoint (`srino_jax.checkpoints`); the stage's record
+(`training.stages`) says how to fuse with them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import os
 import pathlib
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import tqdm
 
-from srino_jax import model as srino, sensors
+from srino_jax import sensors
 from srino_jax.data.pancollection import read_pancollection
 from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene
-from srino_jax.training.config import RunConfig
+from srino_jax.model import ModelConfig
+from srino_jax.training import run as runs
+from srino_jax.training.stages import get_stage
 
-__all__ = ["find_run", "load_trained", "read_inputs", "fuse_scenes", "comparison_rows"]
+__all__ = ["TrainedRun", "find_run", "load_trained", "model_sensor", "check_guidance",
+           "read_inputs", "fuse_scenes", "comparison_rows"]
+
+# The stage whose parameters fuse scenes unless told otherwise: SRINO's last stage.
+DEFAULT_STAGE = "stage2"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrainedRun:
+  """A trained run as inference sees it.
+
+  Attributes:
+    config: the run's config (a locked ConfigDict read from its config.json).
+    folder: the run folder ("" for a config not read from disk).
+    stage: the stage whose parameters are used (its record's `fuse` fuses).
+  """
+
+  config: ml_collections.ConfigDict
+  folder: str = ""
+  stage: str = DEFAULT_STAGE
+
+  @property
+  def sensor(self) -> str:
+    return self.config.sensor
+
+  @property
+  def model(self) -> ModelConfig:
+    return runs.model_config(self.config)
+
+
+def _as_run(run: TrainedRun | ml_collections.ConfigDict) -> TrainedRun:
+  return run if isinstance(run, TrainedRun) else TrainedRun(run)
+
+
+def model_sensor(run: TrainedRun | ml_collections.ConfigDict) -> str:
+  """The name of the sensor the run's model was trained for (its band count)."""
+  return _as_run(run).sensor
 
 
 def find_run(workdir: str | None = None, checkpoint: str | None = None
-             ) -> tuple[RunConfig, str, int | None]:
+             ) -> tuple[ml_collections.ConfigDict, str, int | None]:
   """Resolves (run config, run folder, step) from --workdir or --checkpoint.
 
-  `checkpoint` may be a run folder, its stage2 folder, or one step folder
-  (`<run>/checkpoints/stage2/{last,best}/<step>`).
+  `checkpoint` may be a run folder, one of its stage folders, or one step folder
+  (`<run>/checkpoints/<stage>/{last,best}/<step>`).
 
   Raises:
     FileNotFoundError: naming the path when no run (config.json) is found there.
@@ -42,19 +84,55 @@ def find_run(workdir: str | None = None, checkpoint: str | None = None
   step = int(path.name) if path.name.isdigit() else None
   for folder in (path, *path.parents):
     if (folder / "config.json").is_file():
-      with open(folder / "config.json", encoding="utf-8") as f:
-        return RunConfig.from_dict(json.load(f)), str(folder), step
+      return runs.read_run_config(str(folder / "config.json")), str(folder), step
   raise FileNotFoundError(f"no config.json in {path} or its parents: not a srino-jax run")
 
 
+def _stage_of(path: pathlib.Path, folder: str) -> str | None:
+  """The stage named by a checkpoint path under `<folder>/checkpoints/<stage>/...`."""
+  parts = path.relative_to(folder).parts
+  return parts[1] if len(parts) >= 2 and parts[0] == "checkpoints" else None
+
+
 def load_trained(workdir: str | None = None, checkpoint: str | None = None,
-                 which: str = "best") -> tuple[RunConfig, Any]:
-  """Loads a run's stage-2 parameters (the best by validation Q2n unless which="last")."""
-  from srino_jax.training import loop  # local: training imports are heavier
-  run, folder, step = find_run(workdir, checkpoint)
-  if step is not None and checkpoint is not None:
-    which = pathlib.Path(checkpoint).resolve().parent.name
-  return run, loop.stage_params(run, folder, "stage2", which=which, step=step)
+                 which: str = "best", stage: str | None = None) -> tuple[TrainedRun, Any]:
+  """Loads a run's parameters: its last stage's (stage2) best by validation by default.
+
+  Args:
+    workdir: a run folder; or
+    checkpoint: a run, stage or step checkpoint folder (a step folder picks which and step,
+      a stage folder picks the stage).
+    which: "best" (by the stage's validation score) or "last".
+    stage: the stage to load (default: the one in `checkpoint`'s path, else stage2).
+
+  Returns:
+    (run, params): `run` is what `fuse_scenes` takes.
+  """
+  config, folder, step = find_run(workdir, checkpoint)
+  if checkpoint is not None:
+    path = pathlib.Path(checkpoint).resolve()
+    stage = stage or _stage_of(path, folder)
+    if step is not None:
+      which = path.parent.name
+  stage = get_stage(stage or DEFAULT_STAGE).name
+  params = runs.stage_params(config, folder, stage, which=which, step=step)
+  return TrainedRun(config, folder, stage), params
+
+
+def check_guidance(run: TrainedRun | ml_collections.ConfigDict, guidance: str | None) -> None:
+  """Refuses a guidance mode other than the one the model was trained with.
+
+  A mode's adapter branches are trained with it: sampling a `both` model as `none` only
+  drops trained branches (a knockout), which is not the paper's retrained ablation.
+
+  Raises:
+    ValueError: naming both modes.
+  """
+  trained = _as_run(run).config.model.guidance
+  if guidance is not None and guidance != trained:
+    raise ValueError(f"the model was trained with guidance '{trained}', not '{guidance}': "
+                     f"sampling it as '{guidance}' would drop trained adapter branches. For "
+                     f"the ablation train a model with --config.model.guidance={guidance}.")
 
 
 def read_inputs(path: str, sensor, reduce: bool = False, limit: int | None = None
@@ -86,52 +164,70 @@ def read_inputs(path: str, sensor, reduce: bool = False, limit: int | None = Non
           for k, v in scene.items() if k in ("ms", "lms", "pan", "gt")}
 
 
-def _sampler(cfg, num_samples: int, steps: int, eta: float):
-  """jit(vmap over sample keys) of the model's DDIM sampler -> (mean, std) over samples."""
+@functools.lru_cache(maxsize=16)
+def _batch_fuser(fuse, cfg: ModelConfig, num_samples: int, steps: int, eta: float):
+  """jit(vmap over scenes x samples) of a stage's `fuse` -> (mean, std) over the samples.
 
-  def fuse(params, batch, key):
-    keys = jax.random.split(key, num_samples)
-    ys = jax.vmap(lambda k: srino.sample(cfg, params, batch, k, steps, eta))(keys)
-    return ys.mean(0), ys.std(0)
+  Scene b's samples use split(keys[b], num_samples); each sample fuses its scene alone
+  (batch 1), so a scene's result does not depend on the other scenes of the batch.
+  """
 
-  return jax.jit(fuse)
+  def one(params, scene, key):
+    return fuse(cfg, params, jax.tree.map(lambda x: x[None], scene), key, steps, eta)[0]
+
+  def fuse_batch(params, scenes, keys):
+    b = keys.shape[0]
+    sample_keys = jax.vmap(lambda k: jax.random.split(k, num_samples))(keys)
+    sample_keys = sample_keys.reshape((b * num_samples,) + sample_keys.shape[2:])
+    repeated = jax.tree.map(lambda x: jnp.repeat(x, num_samples, axis=0), scenes)
+    ys = jax.vmap(one, in_axes=(None, 0, 0))(params, repeated, sample_keys)
+    ys = ys.reshape((b, num_samples) + ys.shape[1:])
+    return ys.mean(1), ys.std(1)
+
+  return jax.jit(fuse_batch)
 
 
-def fuse_scenes(run: RunConfig, params: Any, data: dict[str, np.ndarray], key: jax.Array,
-                num_samples: int = 1, steps: int | None = None, eta: float | None = None,
+def fuse_scenes(run: TrainedRun | ml_collections.ConfigDict, params: Any,
+                data: dict[str, np.ndarray], key: jax.Array, num_samples: int = 1,
+                steps: int | None = None, eta: float | None = None,
                 guidance: str | None = None, batch_size: int = 1, progress: bool = True
                 ) -> tuple[np.ndarray, np.ndarray]:
-  """Fuses every scene of `data` with the DDIM sampler (residuals recomputed every step).
+  """Fuses every scene of `data` with the run's stage (SRINO: the guided DDIM sampler).
 
   Args:
-    run: the trained run's settings (model, sampling defaults).
+    run: `load_trained`'s run (or a run's ConfigDict: stage2).
     params: its parameters.
     data: NHWC model-unit arrays with at least lms, ms, pan.
     key: PRNG key; scene i uses fold_in(key, i), so results do not depend on batch_size.
-    num_samples: K samples per scene (vmapped), summarised by their mean and std.
-    steps, eta, guidance: override the run's sampling settings.
-    batch_size: scenes per sampler call.
+    num_samples: K samples per scene, summarised by their mean and std.
+    steps, eta: override the run's sampling settings (config.diffusion).
+    guidance: the guidance mode expected; refused unless it is the trained one.
+    batch_size: scenes per jitted call (one vmap over batch_size x K samples).
+    progress: show a progress bar.
 
   Returns:
     (mean, std): (N, H, W, C) float32 in model units; std is the per-pixel standard
     deviation over the K samples (0 when K = 1).
   """
-  cfg = run.model_config()
-  if guidance is not None:
-    cfg = dataclasses.replace(cfg, guidance=guidance)
-  steps = run.diffusion.sample_steps if steps is None else steps
-  eta = run.diffusion.eta if eta is None else eta
-  fuse = _sampler(cfg, num_samples, steps, eta)
+  run = _as_run(run)
+  check_guidance(run, guidance)
+  record = get_stage(run.stage)
+  if record.fuse is None:
+    raise ValueError(f"stage {record.name!r} has no fusion: load a stage that fuses")
+  diffusion = run.config.diffusion
+  fuse = _batch_fuser(record.fuse, run.model, int(num_samples),
+                      int(diffusion.sample_steps if steps is None else steps),
+                      float(diffusion.eta if eta is None else eta))
   n = data["pan"].shape[0]
   means, stds = [], []
   for i in tqdm.trange(0, n, batch_size, desc="sampling", disable=not progress):
-    batch = {k: jnp.asarray(data[k][i:i + batch_size]) for k in ("lms", "ms", "pan")}
-    # One key per scene: vmap the per-scene fuse over the scenes of this batch.
-    keys = jnp.stack([jax.random.fold_in(key, j) for j in range(i, i + len(batch["pan"]))])
-    mean, std = jax.vmap(lambda b, k: fuse(params, jax.tree.map(lambda x: x[None], b), k))(
-        batch, keys)
-    means.append(np.asarray(mean[:, 0]))
-    stds.append(np.asarray(std[:, 0]))
+    idx = np.minimum(np.arange(i, i + batch_size), n - 1)  # pad the last batch: one compile
+    scenes = {k: jnp.asarray(data[k][idx]) for k in ("lms", "ms", "pan")}
+    keys = jnp.stack([jax.random.fold_in(key, int(j)) for j in idx])
+    mean, std = fuse(params, scenes, keys)
+    keep = min(batch_size, n - i)
+    means.append(np.asarray(mean[:keep]))
+    stds.append(np.asarray(std[:keep]))
   return np.concatenate(means), np.concatenate(stds)
 
 

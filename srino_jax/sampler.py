@@ -107,20 +107,3 @@ def ddim_sample(predict_x0: PredictX0, x_T: jnp.ndarray, alpha_bar: jnp.ndarray,
   (x0, _, _), _ = jax.lax.scan(step, carry0, (ts, ts_prev))
   return x0
 
-
-def make_sampler(predict_x0_fn: Callable[..., jnp.ndarray], alpha_bar: jnp.ndarray,
-                 num_steps: int = 25, eta: float = 0.0) -> Callable[..., jnp.ndarray]:
-  """Returns a jitted `sample(aux, x_T, key=None) -> x0` closure.
-
-  Args:
-    predict_x0_fn: `predict_x0_fn(aux, x_t, t, x0_prev) -> x0_hat`, where `aux` is any
-      pytree the denoiser needs (typically (params, conditions)); traced, not static.
-    alpha_bar: (T,) schedule.
-    num_steps, eta: as in `ddim_sample` (static).
-  """
-
-  def sample(aux: Any, x_T: jnp.ndarray, key: jax.Array | None = None) -> jnp.ndarray:
-    predict = lambda x_t, t, x0_prev: predict_x0_fn(aux, x_t, t, x0_prev)
-    return ddim_sample(predict, x_T, alpha_bar, num_steps=num_steps, eta=eta, key=key)
-
-  return jax.jit(sample)

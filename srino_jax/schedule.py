@@ -1,7 +1,7 @@
 """Cosine noise schedule (Nichol & Dhariwal 2021) and DDIM timestep subsets.
 
 Conventions (used by the sampler and the training loss):
-- Training timesteps are integers t = 0..T-1, t = 0 the least noisy, T = 500 by default.
+- Training timesteps are integers t = 0..T-1, t = 0 the least noisy (the paper: T = 500).
 - `alpha_bar[t]` is the cumulative signal fraction at step t:
       f(u) = cos(((u / T + s) / (1 + s)) * pi / 2)^2,          s = 0.008
       beta_t = min(1 - f(t + 1) / f(t), 0.999)                  (betas clipped at 0.999)
@@ -64,7 +64,7 @@ def q_sample(x0: jnp.ndarray, t: jnp.ndarray, noise: jnp.ndarray,
   return out.astype(x0.dtype)
 
 
-def ddim_timesteps(num_train_steps: int = 500, num_steps: int = 25) -> jnp.ndarray:
+def ddim_timesteps(num_train_steps: int, num_steps: int) -> jnp.ndarray:
   """Evenly spaced, descending subset of the training steps for DDIM.
 
   Exact choice: round(linspace(T - 1, 0, S)), the "trailing" spacing of Lin et al. 2024

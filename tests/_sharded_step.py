@@ -3,19 +3,25 @@ before JAX starts). Prints the max abs difference between a stage-1 and a stage-
 step on a 1-device mesh and on a 4-device mesh, for the same global batch."""
 
 import json
+import pathlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from srino_jax import model as srino
-from srino_jax.training import optim, sharding
+from srino_jax.training import configfile, optim, run, sharding
 from srino_jax.training.state import TrainState, make_train_step
+
+BASE = pathlib.Path(__file__).resolve().parents[1] / "configs" / "base.py"
 
 
 def main():
   assert jax.device_count() == 4, jax.devices()
-  cfg = srino.ModelConfig(bands=4, width=16, depth=1, heads=2, adapter_width=8)
+  config = configfile.load_config(str(BASE), [
+      "sensor=qb", "model.width=16", "model.depth=1", "model.heads=2", "model.adapter_width=8",
+      "optim.learning_rate=1e-3"])
+  cfg = run.model_config(config)
   rng = np.random.default_rng(0)
   n, size = 8, 16
   gt = rng.uniform(0.1, 0.9, (n, size, size, 4)).astype(np.float32)
@@ -24,7 +30,7 @@ def main():
   params = srino.init_params(cfg, jax.random.PRNGKey(0), pan_size=size)
   out = {}
   for stage, loss in (("stage1", srino.stage1_loss), ("stage2", srino.stage2_loss)):
-    tx = optim.make_optimizer(stage, learning_rate=1e-3)
+    tx = optim.stage_optimizer(config, stage)
     step = make_train_step(lambda p, b, k, loss=loss: loss(cfg, p, b, k), tx)
     results = []
     for devices in (jax.devices()[:1], jax.devices()):

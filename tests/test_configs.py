@@ -1,13 +1,15 @@
-"""The sensor configs are the paper's recipe; every config builds a valid run."""
+"""The sensor configs are the paper's recipe; every config builds a valid run; the recipe's
+numbers live in configs/ only (no library default repeats them)."""
 
 import importlib
+import inspect
 import sys
 
 import pytest
 
 from conftest import REPO
-from srino_jax import sensors
-from srino_jax.training.config import RunConfig
+from srino_jax import model, sensors
+from srino_jax.training import configfile, optim, run as runs
 
 sys.path.insert(0, str(REPO))  # configs/ is a folder of the repo, not of the package
 
@@ -29,20 +31,44 @@ def test_sensor_configs_are_the_papers_recipe(name):
   assert config.sensor == name
   assert config.data.train == f"train_{name}.h5"
   assert config.data.test_full == f"test_{name}_OrigScale_multiExm1.h5"
-  run = RunConfig.from_dict(config.to_dict())
-  assert run.model_config().bands == sensors.get_sensor(name).bands
+  cfg = runs.model_config(config)
+  assert cfg.bands == sensors.get_sensor(name).bands
+  # The ModelConfig holds the config's values, the diffusion ones included.
+  assert (cfg.width, cfg.num_train_steps, cfg.schedule_s) == (
+      config.model.width, config.diffusion.num_train_steps, config.diffusion.schedule_s)
+  assert cfg.diffusion.alpha_bar.shape == (config.diffusion.num_train_steps,)
 
 
 def test_demo_config_builds_and_makes_its_own_data():
-  config = importlib.import_module("configs.demo").get_config()
-  run = RunConfig.from_dict(config.to_dict())
-  assert run.data.synthetic and run.train.batch_size % 2 == 0
-  assert run.model_config().width % run.model_config().heads == 0
+  config = configfile.load_config(str(REPO / "configs" / "demo.py"))
+  assert config.data.synthetic and config.train.batch_size % 2 == 0
+  cfg = runs.model_config(config)
+  assert cfg.width % cfg.heads == 0
+  assert runs.data_path(config, "test") == "data/demo/test_wv3_multiExm1.h5"
+  assert runs.stage_steps(config, "stage2") == config.train.stage2_steps
 
 
 def test_unknown_fields_and_sensors_are_refused():
-  config = importlib.import_module("configs.wv3").get_config().to_dict()
+  config = importlib.import_module("configs.wv3").get_config()
+  config.lock()
   with pytest.raises(ValueError, match="unknown config fields"):
-    RunConfig.from_dict({**config, "optimiser": {}})
+    configfile.apply_overrides(config, ["optimiser.learning_rate=1"])
   with pytest.raises(ValueError, match="unknown sensor"):
-    RunConfig.from_dict({**config, "sensor": "landsat"})
+    runs.model_config(configfile.apply_overrides(config, ["sensor=landsat"]))
+
+
+def test_library_signatures_carry_no_recipe_numbers():
+  """ModelConfig's fields and the optimizer have no defaults (they come from configs/);
+  only the interfaces named earlier keep theirs (ddim_sample's 25, cosine_alpha_bar's 500)."""
+  import dataclasses
+
+  from srino_jax import sampler, schedule
+  defaults = {f.name: f.default for f in dataclasses.fields(model.ModelConfig)
+              if f.default is not dataclasses.MISSING}
+  assert defaults == {"sensor": None}
+  for fn in (optim.make_optimizer, optim.lr_schedule, model.sample, schedule.ddim_timesteps):
+    params = inspect.signature(fn).parameters.values()
+    assert all(p.default is inspect.Parameter.empty for p in params), fn.__name__
+  assert inspect.signature(sampler.ddim_sample).parameters["num_steps"].default == 25
+  ab = inspect.signature(schedule.cosine_alpha_bar).parameters
+  assert (ab["num_steps"].default, ab["s"].default) == (500, 0.008)

@@ -70,7 +70,9 @@ def _count_primitive(jaxpr, name):
 @pytest.mark.parametrize("num_steps", [25, 100])
 def test_jitted_sampler_is_one_scan(num_steps):
   predict = lambda aux, x_t, t, x0_prev: aux * x_t + x0_prev
-  sample = sampler.make_sampler(predict, AB, num_steps=num_steps, eta=0.5)
+  sample = jax.jit(lambda aux, x_T, key: sampler.ddim_sample(
+      lambda x_t, t, x0_prev: predict(aux, x_t, t, x0_prev), x_T, AB, num_steps=num_steps,
+      eta=0.5, key=key))
   jaxpr = jax.make_jaxpr(sample)(jnp.float32(0.5), _x(4), jax.random.key(0))
   assert _count_primitive(jaxpr.jaxpr, "scan") == 1
   (scan_eqn,) = [e for e in jaxpr.jaxpr.eqns[0].params["jaxpr"].jaxpr.eqns

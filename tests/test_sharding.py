@@ -13,9 +13,11 @@ from srino_jax.training import sharding
 
 
 def test_4_device_step_equals_1_device_step():
-  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-         "JAX_PLATFORMS": "cpu"}
   script = pathlib.Path(__file__).with_name("_sharded_step.py")
+  # The subprocess imports this checkout's srino_jax (not another installed copy).
+  path = os.pathsep.join(p for p in (str(script.parents[1]), os.environ.get("PYTHONPATH")) if p)
+  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+         "JAX_PLATFORMS": "cpu", "PYTHONPATH": path}
   proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
                         text=True, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]

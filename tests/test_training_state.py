@@ -1,4 +1,4 @@
-"""Train step factory, checkpoint round trips and best-checkpoint selection."""
+"""The train and eval step factories (checkpoints: test_checkpoints.py)."""
 
 import chex
 import jax
@@ -7,8 +7,9 @@ import numpy as np
 import optax
 import pytest
 
-from srino_jax.training import checkpoint, optim
-from srino_jax.training.state import TrainState, make_train_step
+from conftest import paper_optimizer
+from srino_jax.training import optim
+from srino_jax.training.state import TrainState, make_eval_step, make_train_step
 
 
 def _params(key=0):
@@ -31,7 +32,7 @@ def _batch():
 
 def test_train_step_equals_a_hand_written_optax_update():
   params = _params()
-  tx = optim.make_optimizer("stage2", learning_rate=1e-2)
+  tx = paper_optimizer("stage2", learning_rate=1e-2)
   state = TrainState.create(params, tx)
   grads = jax.grad(lambda p: _loss(p, _batch(), jax.random.PRNGKey(0))[0])(params)
   updates, _ = tx.update(grads, tx.init(params), params)
@@ -47,7 +48,7 @@ def test_train_step_equals_a_hand_written_optax_update():
 
 
 def test_train_step_compiles_once():
-  tx = optim.make_optimizer("stage1", learning_rate=1e-2)
+  tx = paper_optimizer("stage1", learning_rate=1e-2)
   step = make_train_step(_loss, tx)
   traced = chex.assert_max_traces(n=1)(lambda s, b, k: _loss(s, b, k))
   step = make_train_step(traced, tx)
@@ -56,40 +57,13 @@ def test_train_step_compiles_once():
     state, _ = step(state, _batch(), jax.random.PRNGKey(i))
 
 
-def test_checkpoint_round_trip_is_exact(tmp_path):
-  tx = optim.make_optimizer("stage1", learning_rate=1e-2)
-  step = make_train_step(_loss, tx)
-  state = TrainState.create(_params(), tx)
-  for i in range(2):
-    state, _ = step(state, _batch(), jax.random.PRNGKey(i))
-  ckpts = checkpoint.StageCheckpoints(str(tmp_path / "stage1"), keep=2)
-  ckpts.save(2, state, {"stage": "stage1", "step": 2})
-  ckpts.close()
-  template = TrainState.create(_params(key=7), tx)  # different values, same structure
-  ckpts = checkpoint.StageCheckpoints(str(tmp_path / "stage1"), keep=2)
-  restored, meta = ckpts.restore(template)
-  ckpts.close()
-  assert meta == {"stage": "stage1", "step": 2}
-  assert jax.tree.structure(restored) == jax.tree.structure(state)
-  for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(state)):
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-
-
-def test_keeps_last_few_and_the_best(tmp_path):
-  tx = optim.make_optimizer("stage1")
-  state = TrainState.create(_params(), tx)
-  ckpts = checkpoint.StageCheckpoints(str(tmp_path / "s"), keep=2, best_mode="max")
-  for step, score in [(1, 0.5), (2, 0.9), (3, 0.7), (4, 0.6)]:
-    ckpts.save(step, state, {"step": step}, score=score)
-  ckpts.wait()
-  assert ckpts.latest_step() == 4
-  assert ckpts.best_step() == 2
-  assert sorted(ckpts._last.all_steps()) == [3, 4]
-  ckpts.close()
-
-
-def test_missing_checkpoint_is_a_clear_error(tmp_path):
-  ckpts = checkpoint.StageCheckpoints(str(tmp_path / "none"))
-  with pytest.raises(FileNotFoundError, match="no checkpoint"):
-    ckpts.restore(TrainState.create(_params(), optim.make_optimizer("stage1")))
-  ckpts.close()
+def test_eval_step_is_the_train_steps_loss():
+  params = _params()
+  loss, metrics = make_eval_step(_loss)(params, _batch(), jax.random.PRNGKey(0))
+  want = jnp.mean(jnp.abs(_batch()["x"] @ (params["backbone"]["w"] + params["tga"]["w"])
+                          - _batch()["y"]))
+  np.testing.assert_allclose(loss, want, rtol=1e-6)
+  tx = paper_optimizer("stage2", learning_rate=1e-2)
+  _, train_metrics = make_train_step(_loss, tx)(TrainState.create(params, tx), _batch(),
+                                                jax.random.PRNGKey(0))
+  np.testing.assert_allclose(train_metrics["loss"], loss, rtol=1e-6)

@@ -21,17 +21,13 @@ image stays flat up to the border as well.
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
 __all__ = ["apply_kernel", "spatial_residual", "spectral_residual", "channel_gate",
            "gated_features"]
-
-# `ke` in `spectral_residual`: either the kernels (B, k, k, C) or a callable
-# ke(pan, lms) -> kernels (e.g. the bound f_KE network).
-KernelsOrFn = Union[jnp.ndarray, Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]]
 
 
 def _check_nhwc(x: jnp.ndarray, name: str, channels: int | None = None) -> None:
@@ -103,17 +99,15 @@ def spatial_residual(pan: jnp.ndarray, y_prev: jnp.ndarray,
   return pan - pseudo
 
 
-def spectral_residual(pan: jnp.ndarray, lms: jnp.ndarray, y_prev: jnp.ndarray,
-                      ke: KernelsOrFn) -> jnp.ndarray:
+def spectral_residual(lms: jnp.ndarray, y_prev: jnp.ndarray,
+                      kernels: jnp.ndarray) -> jnp.ndarray:
   """Spectral consistency residual R_spe = (f_KE([P, L]) * Y_prev) - L (TGA spectral branch).
 
   Args:
-    pan: (B, H, W, 1) float32 PAN (only used when `ke` is a callable).
     lms: (B, H, W, C) float32 upsampled MS L.
     y_prev: (B, H, W, C) float32 current estimate L + X0_hat.
-    ke: either the blur kernels themselves, (B, k, k, C) (or (k, k, C)), or a callable
-      `ke(pan, lms) -> kernels` such as the bound f_KE network. Passing the kernels lets
-      the sampler compute them once: they depend on P and L only, not on the step.
+    kernels: the blur kernels f_KE([P, L]), (B, k, k, C) (or (k, k, C)). They depend on P
+      and L only, not on the step, so the sampler computes them once per image.
 
   Returns:
     (B, H, W, C) float32 = apply_kernel(y_prev, kernels) - lms (correlation, edge padding).
@@ -122,7 +116,6 @@ def spectral_residual(pan: jnp.ndarray, lms: jnp.ndarray, y_prev: jnp.ndarray,
   if y_prev.shape != lms.shape:
     raise ValueError(f"spectral_residual: y_prev shape {y_prev.shape} differs from lms "
                      f"{lms.shape}")
-  kernels = ke(pan, lms) if callable(ke) else ke
   return apply_kernel(y_prev, kernels) - lms
 
 

@@ -2,7 +2,7 @@
 
 - `ModelConfig`: the static, hashable model description.
 - `init_params(cfg, key)`: {"backbone", "tga", "m2p", "ke"} parameter groups.
-- `aux_loss`, `stage1_loss`, `stage2_loss`: pure `(cfg, params, batch[, key]) -> (loss, metrics)`.
+- `aux_loss`, `stage1_loss`, `stage2_loss`: pure `(cfg, params, batch, key) -> (loss, metrics)`.
 - `make_predict_x0`, `sample`: the DDIM sampler with closed-loop residual guidance.
 - `GUIDANCE_MODES`, `get_guidance_mode`: the guidance ablation registry.
 """

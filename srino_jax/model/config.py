@@ -1,9 +1,15 @@
-"""ModelConfig: the static description of a SRINO model (hashable: a jit static argument)."""
+"""ModelConfig: the static description of a SRINO model (hashable: a jit static argument).
+
+Its values come from the run's config (`configs/*.py`, turned into a ModelConfig by exactly
+one function, `srino_jax.training.run.model_config`): the fields have no defaults, so no
+number of the recipe is written here a second time.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
+from srino_jax.diffusion import Diffusion
 from srino_jax.model.modes import GuidanceMode, get_guidance_mode
 
 __all__ = ["ModelConfig"]
@@ -25,35 +31,35 @@ class ModelConfig:
     guidance: guidance mode, one of `GUIDANCE_MODES` ("both" = SRINO).
     adapter_width: a, channels of the cross-modal features V and of f_KE's hidden layers;
       the per-step parts (the TGA residual branches and f_M2P) use a // 2.
-    kernel_size: f_KE's kernel size k (SRINO: 11).
-    num_train_steps: T of the cosine schedule (SRINO: 500).
-    schedule_s: the cosine schedule's offset s (0.008).
+    kernel_size: f_KE's kernel size k.
+    num_train_steps: T of the cosine schedule.
+    schedule_s: the cosine schedule's offset s.
     gradient_weight: alpha of the "gradient" guidance mode (a per-pixel step; < 2).
-    sensor: sensor name for f_KE's MTF prior (None: a generic Gaussian prior).
-    residual_scale: s, the diffusion runs on s * (H - L) (ours; 1.0 = the paper's X0).
+    residual_scale: s, the diffusion runs on s * (H - L) (ours; 1 = the paper's X0).
       In sensor-max units H - L has a spread of a few 0.01 against unit noise, so most
       diffusion steps carry almost no signal; s = 10 learns markedly faster in short runs.
     condition_lms: also give L to the backbone's condition slot, [H, L] in stage 1 and
       [H^, L] in stage 2 (ours; False = the paper's G(X_t, H, t)). X0 = H - L cannot be
       computed from H alone, so without L stage 1 must guess L.
+    sensor: sensor name for f_KE's MTF prior (None: a generic Gaussian prior).
   """
 
   bands: int
-  backbone: str = "galerkin"
-  width: int = 64
-  depth: int = 4
-  heads: int = 4
-  ffn_ratio: int = 2
-  fno_modes: int = 12
-  guidance: str = "both"
-  adapter_width: int = 32
-  kernel_size: int = 11
-  num_train_steps: int = 500
-  schedule_s: float = 0.008
-  gradient_weight: float = 0.5
+  backbone: str
+  width: int
+  depth: int
+  heads: int
+  ffn_ratio: int
+  fno_modes: int
+  guidance: str
+  adapter_width: int
+  kernel_size: int
+  num_train_steps: int
+  schedule_s: float
+  gradient_weight: float
+  residual_scale: float
+  condition_lms: bool
   sensor: str | None = None
-  residual_scale: float = 1.0
-  condition_lms: bool = False
 
   def __post_init__(self):
     from srino_jax.operator import BACKBONES  # local: keeps this module import-light
@@ -79,6 +85,11 @@ class ModelConfig:
       if get_sensor(self.sensor).bands != self.bands:
         raise ValueError(f"ModelConfig.sensor {self.sensor!r} has "
                          f"{get_sensor(self.sensor).bands} bands, ModelConfig.bands={self.bands}")
+
+  @property
+  def diffusion(self) -> Diffusion:
+    """The residual diffusion (alpha_bar, q_sample, X0 <-> image) of this model."""
+    return Diffusion(self.num_train_steps, self.schedule_s, self.residual_scale)
 
   @property
   def mode(self) -> GuidanceMode:

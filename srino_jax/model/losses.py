@@ -1,10 +1,13 @@
-"""SRINO's training losses as pure functions of (cfg, params, batch, key).
+"""SRINO's training losses as pure functions `loss(cfg, params, batch, key) -> (loss, metrics)`.
 
-All losses are L1 means over the whole batch (so a batch sharded over devices gives the
-same value), with per-example diffusion steps t ~ U{0..T-1} and noise eps ~ N(0, 1) on the
-residual X0 = s (H - L) (the denoiser predicts X0 directly; s = cfg.residual_scale, 1 in
-the paper). The diffusion L1s are reported in sensor-max units, mean |X0_hat / s - (H - L)|
-(Adam is invariant to the constant factor, so this only makes the numbers comparable):
+Every loss takes the same four arguments (the aux loss ignores its key), so one train-step
+factory and one validation serve every stage (`srino_jax.training.stages`). All losses are
+L1 means over the whole batch (so a batch sharded over devices gives the same value), with
+per-example diffusion steps t ~ U{0..T-1} and noise eps ~ N(0, 1) on the residual
+X0 = s (H - L) (the denoiser predicts X0 directly; s = cfg.residual_scale, 1 in the paper;
+`cfg.diffusion` owns the schedule and the conversions). The diffusion L1s are reported in
+sensor-max units, mean |X0_hat / s - (H - L)| (Adam is invariant to the constant factor,
+so this only makes the numbers comparable):
 
 - `aux_loss`: |f_M2P(H) - P| + |f_KE([P, L]) * H - L|, trains f_M2P and f_KE.
 - `stage1_loss`: |G(X_t, H, t) - X0|, trains the backbone with the reference as condition.
@@ -15,7 +18,7 @@ the paper). The diffusion L1s are reported in sensor-max units, mean |X0_hat / s
   trained. Modes without residuals (none, gradient) do not depend on Y_prev: their two
   passes would be identical, so only one is run and loss = L1_pass1.
 
-Which parameters move is the optimizer's business (`training.optim.make_optimizer(stage)`):
+Which parameters move is the optimizer's business (`training.optim.make_optimizer`):
 the losses are differentiable in every group and freeze nothing themselves.
 """
 
@@ -30,7 +33,6 @@ from srino_jax.guidance import apply_kernel
 from srino_jax.model.batch import unpack_batch
 from srino_jax.model.config import ModelConfig
 from srino_jax.model.denoiser import SRINO
-from srino_jax.schedule import cosine_alpha_bar, q_sample
 
 __all__ = ["aux_loss", "stage1_loss", "stage2_loss", "noisy_residual"]
 
@@ -48,17 +50,15 @@ def noisy_residual(cfg: ModelConfig, gt: jnp.ndarray, lms: jnp.ndarray, key: jax
   x0 = s (gt - lms) (B, H, W, C), s = cfg.residual_scale; x_t = q_sample(x0, t, eps)
   (B, H, W, C); t (B,) int32.
   """
-  key_t, key_eps = jax.random.split(key)
-  x0 = cfg.residual_scale * (gt - lms)
-  t = jax.random.randint(key_t, (x0.shape[0],), 0, cfg.num_train_steps, dtype=jnp.int32)
-  eps = jax.random.normal(key_eps, x0.shape, x0.dtype)
-  alpha_bar = cosine_alpha_bar(cfg.num_train_steps, cfg.schedule_s)
-  return x0, q_sample(x0, t, eps, alpha_bar), t
+  diffusion = cfg.diffusion
+  x0 = diffusion.to_x0(gt, lms)
+  x_t, t = diffusion.noisy(x0, key)
+  return x0, x_t, t
 
 
-def aux_loss(cfg: ModelConfig, params: dict[str, Any],
-             batch: dict[str, jnp.ndarray]) -> tuple[jnp.ndarray, Metrics]:
-  """L1 losses of the auxiliary networks on (H, P, L).
+def aux_loss(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarray],
+             key: jax.Array | None = None) -> tuple[jnp.ndarray, Metrics]:
+  """L1 losses of the auxiliary networks on (H, P, L); `key` is unused (no noise).
 
   Returns:
     (loss, metrics) with loss = m2p_l1 + ke_l1, m2p_l1 = mean |f_M2P(H) - P| and
@@ -83,7 +83,7 @@ def stage1_loss(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.n
   gt, lms, _ = unpack_batch(cfg, batch, need_gt=True)
   x0, x_t, t = noisy_residual(cfg, gt, lms, key)
   x0_hat = SRINO(cfg).apply({"params": params}, x_t, gt, t, lms, method=SRINO.denoise_stage1)
-  l1 = _l1(x0_hat, x0) / cfg.residual_scale
+  l1 = cfg.diffusion.to_image_units(_l1(x0_hat, x0))
   return l1, {"loss": l1, "l1": l1}
 
 
@@ -104,11 +104,12 @@ def stage2_loss(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.n
   def denoise(y_prev):
     return model.apply(variables, x_t, t, pan, lms, y_prev, conds, method=SRINO.denoise_stage2)
 
-  s = cfg.residual_scale
+  diffusion = cfg.diffusion
   x0_first = denoise(lms)
-  l1_first = _l1(x0_first, x0) / s
+  l1_first = diffusion.to_image_units(_l1(x0_first, x0))
   if cfg.mode.uses_residuals:
-    l1_self = _l1(denoise(lms + jax.lax.stop_gradient(x0_first) / s), x0) / s
+    y_prev = diffusion.to_image(jax.lax.stop_gradient(x0_first), lms)  # what step 2 meets
+    l1_self = diffusion.to_image_units(_l1(denoise(y_prev), x0))
     loss = 0.5 * (l1_first + l1_self)
   else:  # no residuals: pass 2 would repeat pass 1 exactly
     l1_self = loss = l1_first

@@ -2,9 +2,9 @@
 
 `make_predict_x0` computes everything that depends only on (P, L) once (V, H^, the
 per-layer fusion terms and the f_KE kernels) and returns the closure that the DDIM scan
-calls at every step; the closure rebuilds Y_prev = L + x0_prev / s (s = residual_scale)
-and recomputes R_spa and R_spe from it (closed-loop guidance). `sample` draws x_T, runs
-`ddim_sample` and returns Y = L + X0_hat / s.
+calls at every step; the closure rebuilds Y_prev = L + x0_prev / s (s = residual_scale,
+`cfg.diffusion.to_image`) and recomputes R_spa and R_spe from it (closed-loop guidance).
+`sample` draws x_T, runs `ddim_sample` and returns Y = L + X0_hat / s.
 
 Keys: `sample` splits its key into (key_T, key_eta); x_T ~ N(0, 1) from key_T and the DDIM
 noise (eta > 0 only) from key_eta. With eta = 0 the result depends on the key only
@@ -13,7 +13,7 @@ through x_T.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -21,16 +21,13 @@ import jax.numpy as jnp
 from srino_jax.model.batch import unpack_batch
 from srino_jax.model.config import ModelConfig
 from srino_jax.model.denoiser import SRINO
-from srino_jax.sampler import ddim_sample
-from srino_jax.schedule import cosine_alpha_bar
+from srino_jax.sampler import PredictX0, ddim_sample
 
 __all__ = ["make_predict_x0", "sample"]
 
-PredictX0 = Callable[[jnp.ndarray, jnp.ndarray, jnp.ndarray], jnp.ndarray]
 
-
-def make_predict_x0(cfg: ModelConfig, params: dict[str, Any],
-                    batch: dict[str, jnp.ndarray]) -> PredictX0:
+def make_predict_x0(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarray],
+                    conds: dict[str, Any] | None = None) -> PredictX0:
   """The stage-2 denoiser as `predict_x0(x_t, t, x0_prev) -> x0_hat` for `ddim_sample`.
 
   Args:
@@ -38,6 +35,7 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any],
       and whether gradient guidance corrects the estimate).
     params: the four parameter groups.
     batch: "lms" (B, H, W, C) and "pan" (B, H, W, 1) float32, sensor-max units.
+    conds: `SRINO.conditions(pan, lms)` when already computed (default: computed here).
 
   Returns:
     predict_x0(x_t (B, H, W, C), t int32 scalar or (B,), x0_prev (B, H, W, C)) ->
@@ -48,28 +46,29 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any],
   _, lms, pan = unpack_batch(cfg, batch, need_gt=False)
   model, variables = SRINO(cfg), {"params": params}
   mode = cfg.mode
-  conds = model.apply(variables, pan, lms, method=SRINO.conditions)  # once per image
+  if conds is None:
+    conds = model.apply(variables, pan, lms, method=SRINO.conditions)  # once per image
+  diffusion = cfg.diffusion
 
   def m2p(img):
     return model.apply(variables, img, method=SRINO.pseudo_pan)
 
-  s = cfg.residual_scale
-
   def predict_x0(x_t, t, x0_prev):
     t = jnp.broadcast_to(jnp.asarray(t, jnp.int32), (x_t.shape[0],))
-    y_prev = lms + x0_prev / s
+    y_prev = diffusion.to_image(x0_prev, lms)
     x0_hat = model.apply(variables, x_t, t, pan, lms, y_prev, conds,
                          method=SRINO.denoise_stage2)
     # Corrections act on the image-unit residual H - L (gradient guidance's alpha is in
     # sensor-max units whatever s is).
-    return s * mode.correct_x0(x0_hat / s, pan, lms, m2p, conds["kernels"],
-                               cfg.gradient_weight)
+    corrected = mode.correct_x0(diffusion.to_image_units(x0_hat), pan, lms, m2p,
+                                conds["kernels"], cfg.gradient_weight)
+    return diffusion.from_image_units(corrected)
 
   return predict_x0
 
 
 def sample(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarray],
-           key: jax.Array, num_steps: int = 25, eta: float = 0.0) -> jnp.ndarray:
+           key: jax.Array, num_steps: int, eta: float) -> jnp.ndarray:
   """Pan-sharpens a batch with DDIM: Y = L + X0_hat / s (s = cfg.residual_scale).
 
   Jit with `jax.jit(sample, static_argnums=(0, 4, 5))`; vmap over `key` for several samples.
@@ -81,7 +80,7 @@ def sample(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarra
     params: the four parameter groups.
     batch: "lms" (B, H, W, C), "pan" (B, H, W, 1) float32 in sensor-max units.
     key: PRNG key (x_T, and the DDIM noise when eta > 0).
-    num_steps: DDIM steps (static; SRINO: 25).
+    num_steps: DDIM steps (static; the run's config.diffusion.sample_steps).
     eta: DDIM stochasticity, 0 = deterministic given x_T.
 
   Returns:
@@ -90,7 +89,8 @@ def sample(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarra
   _, lms, _ = unpack_batch(cfg, batch, need_gt=False)
   key_t, key_eta = jax.random.split(key)
   x_T = jax.random.normal(key_t, lms.shape, lms.dtype)
-  alpha_bar = cosine_alpha_bar(cfg.num_train_steps, cfg.schedule_s)
+  diffusion = cfg.diffusion
   predict_x0 = make_predict_x0(cfg, params, batch)
-  x0 = ddim_sample(predict_x0, x_T, alpha_bar, num_steps=num_steps, eta=eta, key=key_eta)
-  return lms + x0 / cfg.residual_scale
+  x0 = ddim_sample(predict_x0, x_T, diffusion.alpha_bar, num_steps=num_steps, eta=eta,
+                   key=key_eta)
+  return diffusion.to_image(x0, lms)

@@ -1,9 +1,9 @@
-"""Optimizers for the three training stages, with frozen parameter groups.
+"""Optimizers of the training stages, with frozen parameter groups.
 
-The parameter tree of a SRINO model has four top-level groups: `backbone` (the neural
+A stage's record (`training.stages`) names the top-level parameter groups it trains; every
+other group is frozen. SRINO's parameter tree has four groups: `backbone` (the neural
 operator G_theta), `tga` (the Triple Guidance Adapters and the pseudo-HRMS head), `m2p`
-(f_M2P, MS -> pseudo-PAN) and `ke` (f_KE, the blur-kernel estimator). Each stage trains
-some groups and freezes the rest:
+(f_M2P, MS -> pseudo-PAN) and `ke` (f_KE, the blur-kernel estimator):
 
   aux     f_M2P and f_KE        (their own L1 losses, before stage 2)
   stage1  the backbone          (condition = the reference H)
@@ -12,6 +12,9 @@ some groups and freezes the rest:
 Freezing is an `optax.multi_transform` whose frozen branch is `set_to_zero`: frozen leaves get a
 zero update and hold no Adam state. (`optax.masked(adamw, mask)` alone would pass the raw
 gradient through for the masked-out leaves, i.e. train them by gradient ascent.)
+
+`stage_optimizer(config, stage)` is the one place an optimizer is built from a run's config
+(for training and for resuming alike).
 """
 
 from __future__ import annotations
@@ -21,29 +24,23 @@ from typing import Any
 import jax
 import optax
 
-__all__ = ["STAGE_TRAINABLE", "param_labels", "lr_schedule", "make_optimizer"]
+from srino_jax.training.stages import get_stage
 
-STAGE_TRAINABLE: dict[str, tuple[str, ...]] = {
-    "aux": ("m2p", "ke"),
-    "stage1": ("backbone",),
-    "stage2": ("tga",),
-}
+__all__ = ["param_labels", "lr_schedule", "make_optimizer", "stage_optimizer"]
 
 
 def param_labels(params: Any, stage: str) -> Any:
-  """Labels every leaf "train" or "frozen" by its top-level group and the stage.
+  """Labels every leaf "train" or "frozen" by its top-level group and the stage's `trains`.
 
   Args:
-    params: parameter pytree whose top level is a mapping with (some of) the keys
-      backbone, tga, m2p, ke.
-    stage: one of STAGE_TRAINABLE.
+    params: parameter pytree whose top level is a mapping of groups (SRINO: backbone, tga,
+      m2p, ke).
+    stage: a registered stage name.
 
   Returns:
     A pytree of the same structure with string leaves.
   """
-  if stage not in STAGE_TRAINABLE:
-    raise ValueError(f"unknown stage {stage!r}; known: {', '.join(STAGE_TRAINABLE)}")
-  trainable = STAGE_TRAINABLE[stage]
+  trainable = get_stage(stage).trains  # raises for an unknown stage, listing the known
   missing = [g for g in trainable if g not in params]
   if missing:
     raise ValueError(f"stage {stage} trains {missing}, absent from the parameter tree "
@@ -52,33 +49,41 @@ def param_labels(params: Any, stage: str) -> Any:
           for group, sub in params.items()}
 
 
-def lr_schedule(learning_rate: float = 4e-5, decay_every: int = 10_000,
-                decay_factor: float = 0.5) -> optax.Schedule:
-  """Step decay: `learning_rate * decay_factor ** (step // decay_every)` (paper: 4e-5, x0.5 / 10k)."""
+def lr_schedule(learning_rate: float, decay_every: int, decay_factor: float) -> optax.Schedule:
+  """Step decay: `learning_rate * decay_factor ** (step // decay_every)`."""
   return optax.exponential_decay(learning_rate, transition_steps=decay_every,
                                  decay_rate=decay_factor, staircase=True)
 
 
-def make_optimizer(stage: str, learning_rate: float = 4e-5, decay_every: int = 10_000,
-                   decay_factor: float = 0.5, b1: float = 0.9, b2: float = 0.999,
-                   weight_decay: float = 0.01, grad_clip: float | None = None
+def make_optimizer(stage: str, *, learning_rate: float, decay_every: int, decay_factor: float,
+                   b1: float, b2: float, weight_decay: float, grad_clip: float | None
                    ) -> optax.GradientTransformation:
   """AdamW with step decay on the stage's trainable groups; zero updates elsewhere.
 
   Args:
-    stage: "aux", "stage1" or "stage2".
+    stage: a registered stage name (its `trains` groups move).
     learning_rate, decay_every, decay_factor: the step-decay schedule (`lr_schedule`).
-    b1, b2: Adam moments (paper: 0.9, 0.999).
-    weight_decay: decoupled weight decay (the paper does not state it; PyTorch's AdamW
-      default 0.01).
-    grad_clip: global-norm clipping of the trainable gradients, or None.
+    b1, b2: Adam moments.
+    weight_decay: decoupled weight decay.
+    grad_clip: global-norm clipping of the trainable gradients; None or <= 0 = off. The
+      transformation has the same state tree either way (an identity stands in for the
+      clip), so a run can switch clipping on and resume from its checkpoints.
 
   Returns:
     An optax transformation to be initialised on the full parameter tree.
   """
-  adamw = optax.adamw(lr_schedule(learning_rate, decay_every, decay_factor), b1=b1, b2=b2,
-                      weight_decay=weight_decay)
-  if grad_clip is not None:
-    adamw = optax.chain(optax.clip_by_global_norm(grad_clip), adamw)
+  get_stage(stage)  # fail early, naming the known stages
+  clip = (optax.clip_by_global_norm(grad_clip) if grad_clip is not None and grad_clip > 0
+          else optax.identity())
+  adamw = optax.chain(clip, optax.adamw(lr_schedule(learning_rate, decay_every, decay_factor),
+                                        b1=b1, b2=b2, weight_decay=weight_decay))
   return optax.multi_transform({"train": adamw, "frozen": optax.set_to_zero()},
                                lambda params: param_labels(params, stage))
+
+
+def stage_optimizer(config, stage: str) -> optax.GradientTransformation:
+  """The stage's optimizer with the settings of `config.optim` (a run's ConfigDict)."""
+  opt = config.optim
+  return make_optimizer(stage, learning_rate=opt.learning_rate, decay_every=opt.decay_every,
+                        decay_factor=opt.decay_factor, b1=opt.b1, b2=opt.b2,
+                        weight_decay=opt.weight_decay, grad_clip=opt.grad_clip)

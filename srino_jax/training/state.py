@@ -1,4 +1,4 @@
-"""The training state of one stage and the factory of its jitted step."""
+"""The training state of one stage and the factories of its jitted train and eval steps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["TrainState", "make_train_step"]
+__all__ = ["TrainState", "make_train_step", "make_eval_step"]
 
 # loss_fn(params, batch, key) -> (scalar loss, dict of scalar metrics)
 LossFn = Callable[[Any, dict, jax.Array], tuple[jax.Array, dict]]
@@ -59,3 +59,9 @@ def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation,
     return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
   return jax.jit(train_step, donate_argnums=0)
+
+
+def make_eval_step(loss_fn: LossFn) -> Callable:
+  """Returns the jitted `eval_step(params, batch, key) -> (loss, metrics)` of the same loss
+  the train step minimises (no gradient, no update)."""
+  return jax.jit(loss_fn)

@@ -1,11 +1,12 @@
-"""Periodic validation of a training stage on the validation file.
+"""Periodic validation of a training stage on the validation file, as its record says.
 
-  aux     mean L1 of f_M2P and f_KE on validation patches        (lower is better)
-  stage1  denoising L1 at fixed timesteps and noise               (lower is better)
-  stage2  25-step DDIM fusion, scored with Q2n, SAM and ERGAS     (Q2n: higher is better)
+  "loss"    the stage's own loss on the validation patches (the train step's loss function,
+            `state.make_eval_step`) at fixed keys: fixed timesteps and noise
+  "fusion"  the stage's `fuse` (SRINO: the DDIM sampler with the run's steps and eta) on the
+            validation patches, scored with Q2n, SAM, ERGAS, PSNR; the score is Q2n
 
 The validation patches, timesteps and noise are fixed for the whole run, so scores of
-different steps are comparable.
+different steps are comparable; the record's `higher_is_better` says which way is better.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from typing import Any, Callable
 import jax
 import numpy as np
 
-from srino_jax import metrics, model as srino, sensors
+from srino_jax import metrics, sensors
 from srino_jax.data.pancollection import read_pancollection
-from srino_jax.training.config import RunConfig
+from srino_jax.training import run as runs
+from srino_jax.training.stages import Stage, get_stage
+from srino_jax.training.state import make_eval_step
 
-__all__ = ["make_validator", "score_fusion"]
+__all__ = ["make_validator", "score_fusion", "VALIDATORS"]
+
+Validator = Callable[[Any], dict]
 
 
 def score_fusion(fused: np.ndarray, gt: np.ndarray, sensor) -> dict[str, float]:
@@ -30,37 +35,54 @@ def score_fusion(fused: np.ndarray, gt: np.ndarray, sensor) -> dict[str, float]:
   return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
-def make_validator(run: RunConfig, stage: str, batch_size: int = 8) -> Callable[[Any], dict]:
-  """Returns `validate(params) -> dict` with a "score" entry used to pick the best checkpoint."""
-  cfg = run.model_config()
-  data = read_pancollection(run.data.path("valid"), run.sensor, limit=run.train.eval_examples)
-  if "gt" not in data:
-    raise ValueError(f"validation file {run.data.path('valid')} has no 'gt' (reduced "
-                     "resolution needed)")
-  n = data["pan"].shape[0]
-  chunks = [{k: v[i:i + batch_size] for k, v in data.items()} for i in range(0, n, batch_size)]
-  key = jax.random.PRNGKey(run.seed + 1_000_003)
-
-  if stage == "aux":
-    loss = jax.jit(lambda p, b: srino.aux_loss(cfg, p, b))
-  elif stage == "stage1":
-    loss = jax.jit(lambda p, b, k: srino.stage1_loss(cfg, p, b, k))
-  else:
-    sample = jax.jit(srino.sample, static_argnums=(0, 4, 5))  # static eta: no noise at 0
+def _loss_validator(stage: Stage, cfg, config, chunks, key, n) -> Validator:
+  eval_step = make_eval_step(stage.bind_loss(cfg))
 
   def validate(params) -> dict[str, float]:
-    if stage == "stage2":
-      fused = np.concatenate([
-          np.asarray(sample(cfg, params, c, jax.random.fold_in(key, i),
-                            run.diffusion.sample_steps, run.diffusion.eta))
-          for i, c in enumerate(chunks)])
-      scores = score_fusion(fused, data["gt"], run.sensor)
-      return {**scores, "score": scores["Q2n"]}
-    values = []
-    for i, c in enumerate(chunks):
-      out = loss(params, c) if stage == "aux" else loss(params, c, jax.random.fold_in(key, i))
-      values.append(float(out[0]) * c["pan"].shape[0])
-    value = sum(values) / n
-    return {"loss": value, "score": value}
+    total = sum(float(eval_step(params, c, jax.random.fold_in(key, i))[0]) * c["pan"].shape[0]
+                for i, c in enumerate(chunks))
+    return {"loss": total / n, "score": total / n}
 
   return validate
+
+
+def _fusion_validator(stage: Stage, cfg, config, chunks, key, n) -> Validator:
+  fuse = jax.jit(stage.fuse, static_argnums=(0, 4, 5))  # static eta: no noise at 0
+  steps, eta = config.diffusion.sample_steps, config.diffusion.eta
+  gt = np.concatenate([c["gt"] for c in chunks])
+
+  def validate(params) -> dict[str, float]:
+    fused = np.concatenate([np.asarray(fuse(cfg, params, c, jax.random.fold_in(key, i),
+                                            steps, eta))
+                            for i, c in enumerate(chunks)])
+    scores = score_fusion(fused, gt, config.sensor)
+    return {**scores, "score": scores["Q2n"]}
+
+  return validate
+
+
+VALIDATORS: dict[str, Callable[..., Validator]] = {"loss": _loss_validator,
+                                                   "fusion": _fusion_validator}
+
+
+def make_validator(config, stage: str, batch_size: int = 8) -> Validator:
+  """Returns `validate(params) -> dict` with a "score" entry used to pick the best checkpoint.
+
+  Args:
+    config: the run's ConfigDict (validation file, examples, sampling settings, seed).
+    stage: a registered stage name; its `validation` picks the kind.
+    batch_size: validation patches per call.
+
+  Raises:
+    ValueError: the validation file has no `gt` (reduced resolution is needed).
+  """
+  record = get_stage(stage)
+  path = runs.data_path(config, "valid")
+  data = read_pancollection(path, config.sensor, limit=config.train.eval_examples)
+  if "gt" not in data:
+    raise ValueError(f"validation file {path} has no 'gt' (reduced resolution needed)")
+  n = data["pan"].shape[0]
+  chunks = [{k: v[i:i + batch_size] for k, v in data.items()} for i in range(0, n, batch_size)]
+  key = jax.random.PRNGKey(config.seed + 1_000_003)
+  return VALIDATORS[record.validation](record, runs.model_config(config), config, chunks,
+                                       key, n)

@@ -1,4 +1,9 @@
-"""Orbax checkpoints of one training stage: the last few, and the best by validation.
+"""Orbax checkpoints of one training stage (the last few, and the best by validation), and
+the parameters read back from them.
+
+Training saves and resumes whole train states with `StageCheckpoints`; inference and the
+stages that inherit trained groups read only the parameters with `restore_params`, which
+needs no optimizer (so a run's checkpoints load whatever its optimizer settings were).
 
 Layout under a stage directory:
 
@@ -17,7 +22,7 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
-__all__ = ["StageCheckpoints"]
+__all__ = ["StageCheckpoints", "restore_params"]
 
 
 class StageCheckpoints:
@@ -87,3 +92,47 @@ class StageCheckpoints:
     self.wait()
     self._last.close()
     self._best.close()
+
+
+def restore_params(directory: str, template: Any, which: str = "last",
+                   step: int | None = None) -> Any:
+  """Reads the parameters (only) of a stage checkpoint saved by `StageCheckpoints`.
+
+  Args:
+    directory: the stage's folder (holding last/ and best/).
+    template: the parameter tree to read (arrays or `jax.ShapeDtypeStruct`s): its structure,
+      shapes and dtypes; a sub-tree (e.g. a few top-level groups) reads only those.
+    which: "last" (the latest checkpoint) or "best" (the best by validation).
+    step: a particular step of `which` instead of the latest / best.
+
+  Returns:
+    The parameters, a tree like `template` of jax arrays on the default device.
+
+  Raises:
+    FileNotFoundError: naming the folder when it holds no checkpoint (or not that step).
+  """
+  if which not in ("last", "best"):
+    raise ValueError(f"which must be 'last' or 'best', not {which!r}")
+  path = os.path.join(os.path.abspath(directory), which)
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f"no checkpoint in {path}")
+  # Never saves: create=False (read_only=True would log four warnings per restore).
+  mngr = ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(create=False))
+  try:
+    steps = mngr.all_steps()
+    if step is None and steps:
+      # best/ keeps a single checkpoint (max_to_keep=1, kept by score): its latest is the best.
+      step = mngr.latest_step()
+    if step is None or step not in steps:
+      raise FileNotFoundError(f"no checkpoint{'' if step is None else f' at step {step}'} in "
+                              f"{path} (steps: {sorted(steps)})")
+    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    abstract = {"params": jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), template)}
+    out = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
+        item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
+        partial_restore=True)))
+  finally:
+    mngr.close()
+  return out.state["params"]
+

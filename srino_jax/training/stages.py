@@ -1,0 +1,132 @@
+"""The stage registry: what each training stage trains, inherits, optimises and validates.
+
+Each stage is one frozen record. The loop, the optimizer's parameter labels, validation and
+inference read it, so adding a stage (e.g. a learned baseline) is one `register_stage` call:
+
+  aux     f_M2P and f_KE on (H, P) and (H, L) pairs      validation: loss (lower is better)
+  stage1  the neural-operator backbone, condition = H    validation: loss (lower is better)
+  stage2  the Triple Guidance Adapters; backbone,        validation: DDIM fusion (the run's
+          f_M2P and f_KE frozen (taken from aux/stage1)  steps), Q2n (higher is better)
+
+A stage's parameter tree is whatever its `init` returns (SRINO's: the groups backbone, tga,
+m2p, ke); `trains` names the top-level groups its optimizer moves, the others get zero
+updates. A learned baseline registers its own `init` (say {"pnn": ...}), trains=("pnn",),
+validation="fusion" and `fuse` = its forward pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+from typing import Any, Callable, Mapping
+
+import jax
+
+from srino_jax import model as srino
+from srino_jax.model import ModelConfig
+
+__all__ = ["Stage", "STAGES", "SRINO_STAGES", "register_stage", "get_stage", "stage_index"]
+
+# loss(cfg, params, batch, key) -> (scalar loss, dict of scalar metrics); a batch mean.
+LossFn = Callable[[ModelConfig, Any, dict, jax.Array], tuple[jax.Array, dict]]
+# init(cfg, key, pan_size) -> the stage's whole parameter tree (a dict of groups).
+InitFn = Callable[[ModelConfig, jax.Array, int], dict]
+# fuse(cfg, params, batch, key, num_steps, eta) -> (B, H, W, C) fused images, model units.
+FuseFn = Callable[..., jax.Array]
+
+VALIDATIONS = ("loss", "fusion")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+  """One training stage.
+
+  Attributes:
+    name: the stage's name (`train.py --stage NAME`, `<workdir>/checkpoints/NAME`); its
+      step count is the config field `train.<name>_steps`.
+    loss: `loss(cfg, params, batch, key) -> (loss, metrics)`; the batch holds gt, lms, ms,
+      pan (NHWC, model units).
+    trains: top-level parameter groups the optimizer moves; the rest are frozen.
+    inherits: {earlier stage: groups} taken from that stage's last checkpoint before
+      training starts (frozen unless also in `trains`).
+    init: `init(cfg, key, pan_size) -> params`, the fresh parameter tree.
+    validation: "loss" (the loss on fixed validation patches, keys and noise) or "fusion"
+      (`fuse` on the validation scenes, scored by Q2n).
+    higher_is_better: whether a higher validation score is better (picks the best
+      checkpoint).
+    fuse: `fuse(cfg, params, batch, key, num_steps, eta) -> (B, H, W, C)`, the stage's
+      fusion of a batch of (lms, ms, pan); required for "fusion" validation and to fuse
+      scenes with the stage's parameters (inference).
+  """
+
+  name: str
+  loss: LossFn
+  trains: tuple[str, ...]
+  init: InitFn
+  validation: str
+  higher_is_better: bool
+  inherits: Mapping[str, tuple[str, ...]] = dataclasses.field(
+      default_factory=lambda: types.MappingProxyType({}))
+  fuse: FuseFn | None = None
+
+  def __post_init__(self):
+    if not self.trains:
+      raise ValueError(f"stage {self.name!r}: `trains` names no parameter group")
+    if self.validation not in VALIDATIONS:
+      raise ValueError(f"stage {self.name!r}: validation must be one of {VALIDATIONS}, "
+                       f"not {self.validation!r}")
+    if self.validation == "fusion" and self.fuse is None:
+      raise ValueError(f"stage {self.name!r}: a 'fusion' validation needs `fuse`")
+    object.__setattr__(self, "inherits", types.MappingProxyType(
+        {source: tuple(groups) for source, groups in self.inherits.items()}))
+
+  def bind_loss(self, cfg: ModelConfig) -> Callable[[Any, dict, jax.Array], tuple]:
+    """`loss_fn(params, batch, key)`: the stage's loss for one model, what the train step
+    (`state.make_train_step`) and the validation (`state.make_eval_step`) both take."""
+    return functools.partial(self.loss, cfg)
+
+
+# Registration order matters: a stage's random keys are derived from its position
+# (`stage_index`), so SRINO's three stages are registered first and never move.
+STAGES: dict[str, Stage] = {}
+
+
+def register_stage(stage: Stage, overwrite: bool = False) -> Stage:
+  """Adds `stage` to `STAGES` (its inherited stages must be registered already)."""
+  if stage.name in STAGES and not overwrite:
+    raise ValueError(f"stage {stage.name!r} is already registered (overwrite=True replaces it)")
+  unknown = [s for s in stage.inherits if s not in STAGES]
+  if unknown:
+    raise ValueError(f"stage {stage.name!r} inherits from unregistered stages {unknown}")
+  STAGES[stage.name] = stage
+  return stage
+
+
+def get_stage(name: str) -> Stage:
+  """The registered stage `name`.
+
+  Raises:
+    ValueError: unknown name; the message lists the registered stages.
+  """
+  try:
+    return STAGES[name]
+  except (KeyError, TypeError):
+    raise ValueError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}") from None
+
+
+def stage_index(name: str) -> int:
+  """1 + the stage's registration position: folded into the seed for its training keys."""
+  return list(STAGES).index(get_stage(name).name) + 1
+
+
+register_stage(Stage("aux", srino.aux_loss, trains=("m2p", "ke"), init=srino.init_params,
+                     validation="loss", higher_is_better=False))
+register_stage(Stage("stage1", srino.stage1_loss, trains=("backbone",), init=srino.init_params,
+                     validation="loss", higher_is_better=False))
+register_stage(Stage("stage2", srino.stage2_loss, trains=("tga",), init=srino.init_params,
+                     validation="fusion", higher_is_better=True, fuse=srino.sample,
+                     inherits={"aux": ("m2p", "ke"), "stage1": ("backbone",)}))
+
+# What `train.py --stage all` runs, in order.
+SRINO_STAGES: tuple[str, ...] = ("aux", "stage1", "stage2")

@@ -1,0 +1,88 @@
+"""Config files and typed command-line overrides (training.configfile), and train.py's CLI."""
+
+import importlib.util
+
+import pytest
+
+from conftest import REPO
+from srino_jax.training import configfile
+
+DEMO = str(REPO / "configs" / "demo.py")
+
+
+def test_overrides_are_typed_as_their_fields():
+  config = configfile.load_config(DEMO, [
+      "model.width=16", "optim.learning_rate=2e-4", "optim.grad_clip=1", "sensor=qb",
+      "model.condition_lms=false", "data.synthetic=Yes", "train.aux_steps=1_000"])
+  assert config.model.width == 16 and isinstance(config.model.width, int)
+  assert config.optim.learning_rate == 2e-4
+  assert config.optim.grad_clip == 1.0 and isinstance(config.optim.grad_clip, float)
+  assert config.sensor == "qb"
+  assert config.model.condition_lms is False and config.data.synthetic is True
+  assert config.train.aux_steps == 1000
+  assert config.model.depth == 2  # untouched fields keep the file's values
+
+
+@pytest.mark.parametrize("text,want", [("true", True), ("False", False), ("1", True),
+                                       ("0", False), ("yes", True), ("off", False)])
+def test_bool_parsing(text, want):
+  assert configfile.parse_value("x.flag", False, text) is want
+  assert configfile.parse_value("x.flag", True, text) is want
+
+
+@pytest.mark.parametrize("override,match", [
+    ("model.widht=16", "unknown config fields \\['model.widht'\\]"),
+    ("modle.width=16", "unknown config fields"),
+    ("model=3", "unknown config fields"),  # a group, not a field
+    ("model.width=1.5", "model.width is of type int.*'1.5'"),
+    ("model.width=", "model.width is of type int"),
+    ("optim.learning_rate=fast", "optim.learning_rate is of type float"),
+    ("model.condition_lms=maybe", "model.condition_lms is of type bool"),
+    ("model.width", "expected field=value"),
+])
+def test_bad_overrides_are_named(override, match):
+  with pytest.raises(ValueError, match=match):
+    configfile.load_config(DEMO, [override])
+
+
+def test_config_is_locked_and_files_are_checked(tmp_path):
+  config = configfile.load_config(DEMO)
+  with pytest.raises(AttributeError):
+    config.model.widht = 3
+  with pytest.raises(FileNotFoundError, match="nowhere.py"):
+    configfile.load_config(str(tmp_path / "nowhere.py"))
+  bad = tmp_path / "bad.py"
+  bad.write_text("x = 1\n")
+  with pytest.raises(ValueError, match="get_config"):
+    configfile.load_config(str(bad))
+
+
+def _train_module():
+  spec = importlib.util.spec_from_file_location("train_cli", REPO / "train.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_train_cli_keeps_its_flags_and_lists_every_field(capsys):
+  train = _train_module()
+  args, overrides = train.parse_args(["--config", DEMO, "--workdir", "w", "--stage", "stage1",
+                                      "--config.model.width=16", "--config.train.batch_size",
+                                      "4", "--print_config", "--multihost", "--quiet"])
+  assert (args.config, args.workdir, args.stage) == (DEMO, "w", "stage1")
+  assert args.print_config and args.multihost and args.quiet
+  assert overrides == ["model.width=16", "train.batch_size=4"]
+  with pytest.raises(SystemExit):
+    train.parse_args(["--config", DEMO, "--stage", "stage3"])
+  with pytest.raises(SystemExit):
+    train.parse_args(["--config", DEMO, "stray"])
+  with pytest.raises(SystemExit):
+    train.parse_args(["--help"])
+  help_text = capsys.readouterr().out
+  for field, value in configfile.flat_fields(configfile.load_config(
+      str(REPO / "configs" / "base.py"))).items():
+    assert f"--config.{field}={value!r}" in help_text, field
+  train.main(["--config", DEMO, "--config.model.width=24", "--print_config"])
+  assert "width: 24" in capsys.readouterr().out
+  with pytest.raises(SystemExit, match="unknown config fields"):
+    train.main(["--config", DEMO, "--config.model.widht=24", "--print_config"])

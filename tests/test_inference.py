@@ -1,0 +1,123 @@
+"""Inference on the tiny trained run (conftest.py): sample.py writes digital numbers, refuses
+bad inputs and a guidance mode the model was not trained with; checkpoint paths resolve;
+`fuse_scenes` equals the model's sampler scene by scene, whatever the batch size."""
+
+import importlib.util
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from conftest import REPO
+from srino_jax import inference, model as srino
+from srino_jax.training import run as runs
+
+
+def _leaves(tree):
+  return [np.asarray(x) for x in jax.tree.leaves(tree)]
+
+
+def _sample_main():
+  spec = importlib.util.spec_from_file_location("sample_cli", REPO / "sample.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.main
+
+
+def test_sample_writes_sr_in_digital_numbers(tiny_run, trained, tmp_path, capsys):
+  import h5py
+  test = runs.data_path(tiny_run, "test")
+  out = tmp_path / "sr.h5"
+  _sample_main()(["--workdir", trained, "--input", test, "--output", str(out),
+                  "--num-samples", "2", "--eta", "0.5", "--methods", "exp",
+                  "--png", str(tmp_path / "png")])
+  with h5py.File(test) as src, h5py.File(out) as f:
+    assert f["sr"].shape == src["lms"].shape  # N x C x H x W
+    sr, lms, std = f["sr"][()], src["lms"][()], f["sr_std"][()]
+  # Digital numbers, close to the upsampled MS that the model only adds details to.
+  assert abs(np.median(sr) / np.median(lms) - 1) < 0.25
+  assert np.all(std >= 0) and np.any(std > 0)  # two noise draws with eta > 0 differ
+  table = capsys.readouterr().out
+  assert "SRINO" in table and "EXP" in table and "Q4" in table
+  assert len(list((tmp_path / "png").glob("*.png"))) == 2
+
+
+def test_sample_refuses_to_overwrite_and_bad_inputs_write_nothing(tiny_run, trained, tmp_path):
+  main = _sample_main()
+  test = runs.data_path(tiny_run, "test")
+  out = tmp_path / "sr.h5"
+  out.write_bytes(b"keep me")
+  with pytest.raises(SystemExit, match="exists"):
+    main(["--workdir", trained, "--input", test, "--output", str(out)])
+  assert out.read_bytes() == b"keep me"
+  fresh = tmp_path / "fresh.h5"
+  with pytest.raises(SystemExit, match="model fuses 4 bands, sensor WV3 has 8"):  # a 4-band model, an 8-band sensor
+    main(["--workdir", trained, "--input", test, "--output", str(fresh), "--sensor", "wv3"])
+  with pytest.raises(FileNotFoundError):
+    main(["--workdir", str(tmp_path / "no_run"), "--input", test, "--output", str(fresh)])
+  with pytest.raises(FileNotFoundError, match="missing.h5"):
+    main(["--workdir", trained, "--input", str(tmp_path / "missing.h5"), "--output",
+          str(fresh)])
+  assert not fresh.exists()
+
+
+def test_sample_refuses_a_guidance_mode_the_model_was_not_trained_with(tiny_run, trained,
+                                                                       tmp_path):
+  """Sampling a `both` model as `none` drops trained branches (a knockout), not the paper's
+  retrained ablation: refused, naming both modes."""
+  out = tmp_path / "sr.h5"
+  with pytest.raises(SystemExit, match="trained with guidance 'both', not 'none'"):
+    _sample_main()(["--workdir", trained, "--input", runs.data_path(tiny_run, "test"),
+                    "--output", str(out), "--guidance", "none"])
+  assert not out.exists()
+  run, params = inference.load_trained(workdir=trained)
+  data = inference.read_inputs(runs.data_path(tiny_run, "test"), "qb", limit=1)
+  with pytest.raises(ValueError, match="'both'.*'spatial'"):
+    inference.fuse_scenes(run, params, data, jax.random.PRNGKey(0), guidance="spatial")
+  assert inference.model_sensor(run) == "qb"
+
+
+def test_fuse_scenes_is_the_sampler_per_scene_for_any_batch_size(tiny_run, trained):
+  run, params = inference.load_trained(workdir=trained, which="last")
+  data = inference.read_inputs(runs.data_path(tiny_run, "test"), "qb")
+  assert len(data["pan"]) == 2
+  key = jax.random.PRNGKey(3)
+  kw = dict(num_samples=3, eta=0.5, progress=False)
+  one_mean, one_std = inference.fuse_scenes(run, params, data, key, batch_size=1, **kw)
+  two_mean, two_std = inference.fuse_scenes(run, params, data, key, batch_size=2, **kw)
+  odd_mean, _ = inference.fuse_scenes(run, params, data, key, batch_size=3, **kw)  # padded
+  np.testing.assert_allclose(two_mean, one_mean, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(two_std, one_std, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(odd_mean, one_mean, rtol=1e-5, atol=1e-6)
+  # Scene i, sample k: the model's sampler on scene i alone with split(fold_in(key, i))[k].
+  cfg = runs.model_config(tiny_run)
+  for i in range(2):
+    scene = {k: data[k][i:i + 1] for k in ("lms", "ms", "pan")}
+    ys = [srino.sample(cfg, params, scene, k, tiny_run.diffusion.sample_steps, 0.5)[0]
+          for k in jax.random.split(jax.random.fold_in(key, i), 3)]
+    np.testing.assert_allclose(one_mean[i], np.mean(ys, axis=0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(one_std[i], np.std(ys, axis=0), rtol=1e-3, atol=1e-5)
+  assert float(np.max(one_std)) > 0  # eta > 0: the samples differ
+
+
+def test_checkpoint_paths_resolve_to_the_same_parameters(tiny_run, trained):
+  last = os.path.join(trained, "checkpoints", "stage2", "last")
+  steps = sorted(int(s) for s in os.listdir(last))
+  _, by_step = inference.load_trained(checkpoint=os.path.join(last, str(steps[0])))
+  want = runs.stage_params(tiny_run, trained, "stage2", step=steps[0])
+  for a, b in zip(_leaves(want), _leaves(by_step)):
+    np.testing.assert_array_equal(a, b)
+  _, latest = inference.load_trained(workdir=trained, which="last")
+  final = runs.stage_params(tiny_run, trained, "stage2")
+  for a, b in zip(_leaves(final), _leaves(latest)):
+    np.testing.assert_array_equal(a, b)
+  if len(steps) > 1:  # an earlier step differs from the final parameters
+    assert any(not np.array_equal(a, b) for a, b in zip(_leaves(want), _leaves(final)))
+  run, stage1 = inference.load_trained(checkpoint=os.path.join(trained, "checkpoints",
+                                                               "stage1"), which="last")
+  assert run.stage == "stage1"
+  for a, b in zip(_leaves(runs.stage_params(tiny_run, trained, "stage1")), _leaves(stage1)):
+    np.testing.assert_array_equal(a, b)
+  with pytest.raises(FileNotFoundError, match="not a srino-jax run"):
+    inference.find_run(checkpoint=os.path.dirname(trained))

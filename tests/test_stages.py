@@ -1,0 +1,92 @@
+"""The stage registry: SRINO's records, and a toy "fusion" stage registered from outside (as
+the learned baselines will be) that trains, validates, checkpoints and fuses through the
+same loop, optimizer, validation and inference as SRINO's stages."""
+
+import dataclasses
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import with_overrides
+from srino_jax import inference, model as srino
+from srino_jax.training import loop, run as runs, stages, validation
+
+
+def test_srino_stages_are_registered_in_order():
+  assert list(stages.STAGES)[:3] == list(stages.SRINO_STAGES) == ["aux", "stage1", "stage2"]
+  aux, s1, s2 = (stages.get_stage(n) for n in stages.SRINO_STAGES)
+  assert (aux.loss, s1.loss, s2.loss) == (srino.aux_loss, srino.stage1_loss, srino.stage2_loss)
+  assert [s.validation for s in (aux, s1, s2)] == ["loss", "loss", "fusion"]
+  assert [s.higher_is_better for s in (aux, s1, s2)] == [False, False, True]
+  assert dict(s2.inherits) == {"aux": ("m2p", "ke"), "stage1": ("backbone",)}
+  assert s2.fuse is srino.sample and aux.fuse is None
+  assert [stages.stage_index(n) for n in stages.SRINO_STAGES] == [1, 2, 3]  # keys unchanged
+
+
+def test_registry_errors_are_named():
+  with pytest.raises(ValueError, match="unknown stage 'stage3'; known stages: aux, stage1"):
+    stages.get_stage("stage3")
+  with pytest.raises(ValueError, match="already registered"):
+    stages.register_stage(stages.get_stage("aux"))
+  with pytest.raises(ValueError, match="needs `fuse`"):
+    dataclasses.replace(stages.get_stage("stage2"), fuse=None)
+  with pytest.raises(ValueError, match="unregistered stages \\['pnn'\\]"):
+    stages.register_stage(dataclasses.replace(stages.get_stage("stage2"), name="x",
+                                              inherits={"pnn": ("pnn",)}))
+
+
+# ---- a toy learned baseline: a 1x1 convolution on L ---------------------------------------
+
+def _toy_init(cfg, key, pan_size):
+  del key, pan_size
+  return {"toy": {"w": jnp.eye(cfg.bands, dtype=jnp.float32),
+                  "b": jnp.zeros((cfg.bands,), jnp.float32)}}
+
+
+def _toy_fuse(cfg, params, batch, key, num_steps, eta):
+  del cfg, key, num_steps, eta
+  return jnp.asarray(batch["lms"]) @ params["toy"]["w"] + params["toy"]["b"]
+
+
+def _toy_loss(cfg, params, batch, key):
+  l1 = jnp.mean(jnp.abs(_toy_fuse(cfg, params, batch, key, 0, 0.0) - batch["gt"]))
+  return l1, {"loss": l1}
+
+
+TOY = stages.Stage("toy", _toy_loss, trains=("toy",), init=_toy_init, validation="fusion",
+                   higher_is_better=True, fuse=_toy_fuse)
+
+
+def test_a_registered_fusion_stage_trains_validates_and_fuses(tiny_run, tmp_path, monkeypatch):
+  monkeypatch.setitem(stages.STAGES, "toy", TOY)
+  config = with_overrides(tiny_run, "train.eval_every=2", "optim.learning_rate=1e-2")
+  with config.train.unlocked():
+    config.train.toy_steps = 6
+  workdir = str(tmp_path)
+  assert stages.stage_index("toy") == 4
+  loop.train(config, workdir, stages=("toy",), progress=False)
+  last = runs.stage_params(config, workdir, "toy")
+  best = runs.stage_params(config, workdir, "toy", which="best")
+  assert set(last) == {"toy"}
+  assert not np.array_equal(np.asarray(last["toy"]["w"]), np.eye(4))  # it trained
+  # Validation scored the toy's own fusion with Q2n: recompute it for the best step.
+  with open(os.path.join(workdir, "logs", "toy", "metrics.jsonl")) as f:
+    valid = [r for r in map(json.loads, f) if "valid/score" in r]
+  assert [r["step"] for r in valid] == [2, 4, 6]
+  data = inference.read_inputs(runs.data_path(config, "valid"), "qb",
+                               limit=config.train.eval_examples)
+  want = validation.score_fusion(_toy_fuse(None, best, data, None, 0, 0.0), data["gt"], "qb")
+  best_row = max(valid, key=lambda r: r["valid/score"])
+  np.testing.assert_allclose(best_row["valid/Q2n"], want["Q2n"], rtol=1e-5)
+  np.testing.assert_allclose(best_row["valid/score"], want["Q2n"], rtol=1e-5)
+  # Inference loads the stage and fuses with its record's `fuse`: L @ w + b by hand.
+  run, params = inference.load_trained(workdir=workdir, stage="toy")
+  test = inference.read_inputs(runs.data_path(config, "test"), "qb")
+  fused, std = inference.fuse_scenes(run, params, test, jax.random.PRNGKey(0), progress=False)
+  w, b = np.asarray(best["toy"]["w"]), np.asarray(best["toy"]["b"])
+  np.testing.assert_allclose(fused, test["lms"] @ w + b, rtol=1e-5, atol=1e-6)
+  assert np.all(std == 0)
