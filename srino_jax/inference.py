@@ -23,6 +23,7 @@ import tqdm
 from srino_jax import sensors
 from srino_jax.data.pancollection import read_pancollection
 from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene
+from srino_jax.metrics import evaluate_methods
 from srino_jax.model import ModelConfig
 from srino_jax.training import run as runs
 from srino_jax.training.stages import get_stage
@@ -249,7 +250,6 @@ def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
       ratio methods such as MTF-GLP-HPM divide by near-zero low-pass values in dark pixels
       and would otherwise dominate the mean with a few wild pixels.
   """
-  from srino_jax.evaluate import evaluate_methods  # local: only needed for tables
   sensor = sensors.get_sensor(sensor)
   dn = {k: np.asarray(data[k], np.float64) * sensor.max_value
         for k in ("ms", "lms", "pan", "gt") if k in data}

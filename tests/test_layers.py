@@ -21,10 +21,6 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _BROKEN = re.compile(r"^(\S+) is not allowed to import (\S+):$", re.M)
 
-# Upward imports in helper A's files (inference.py, ...), removed on A's branch. Listed so
-# that any OTHER violation fails test_no_violations_but_the_known_ones now, and the strict
-# xfail below turns into a failure once they are gone (then delete this set and the mark).
-KNOWN_A_VIOLATIONS = {("srino_jax.inference", "srino_jax.evaluate")}
 
 
 def _lint(config, contract=None, cwd=None) -> tuple[int, str]:
@@ -50,17 +46,10 @@ def test_no_module_below_training_imports_absl():
   assert "KEPT" in out
 
 
-def test_no_violations_but_the_known_ones():
-  code, out = _lint(ROOT / "pyproject.toml", "layers")
-  assert "is not exhaustive" not in out and "does not exist" not in out, out
-  assert set(_BROKEN.findall(out)) <= KNOWN_A_VIOLATIONS, out
-  assert (code == 0) == (not _BROKEN.findall(out)), out
-
-
-@pytest.mark.xfail(strict=True, reason="helper A's files: srino_jax.inference imports "
-                   "srino_jax.evaluate (use srino_jax.metrics.evaluate_methods)")
 def test_layers_contract_kept():
   code, out = _lint(ROOT / "pyproject.toml", "layers")
+  assert "is not exhaustive" not in out and "does not exist" not in out, out
+  assert not _BROKEN.findall(out), out
   assert code == 0, out
 
 
