@@ -36,6 +36,11 @@ class ModelConfig:
     condition_lms: also give L to the backbone's condition slot, [H, L] in stage 1 and
       [H^, L] in stage 2 (ours; False = the paper's G(X_t, H, t)). X0 = H - L cannot be
       computed from H alone, so without L stage 1 must guess L.
+    local_operators: the backbone's local operators (SPEC 2): a convolutional stem after
+      the pointwise lift and a depthwise 3x3 convolution in every feed-forward, the same in
+      every backbone variant. False (the default here) = the purely pointwise operator;
+      configs/base.py turns them on.
+    stem_blocks: 3x3 residual blocks of the stem (with local_operators).
   """
 
   bands: int
@@ -54,12 +59,14 @@ class ModelConfig:
   sensor: str | None = None
   residual_scale: float = 1.0
   condition_lms: bool = False
+  local_operators: bool = False
+  stem_blocks: int = 2
 
   def __post_init__(self):
     from srino_jax.operator import BACKBONES  # local: keeps this module import-light
 
     for name in ("bands", "width", "depth", "heads", "ffn_ratio", "adapter_width",
-                 "num_train_steps"):
+                 "num_train_steps", "stem_blocks"):
       value = getattr(self, name)
       if not isinstance(value, int) or value < 1:
         raise ValueError(f"ModelConfig.{name} must be a positive int, got {value!r}")
