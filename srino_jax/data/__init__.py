@@ -8,6 +8,10 @@ model batches are NHWC float32 divided by the sensor max. Files are NCHW, conver
 - PanCollection HDF5: `read_pancollection`, `PanCollectionFile` (lazy), `write_pancollection`;
   `TrainBatches` (seeded training batches), `eval_batches`.
 - Scenes: `read_mat_scene`, `scene_sensor` (the sensor with the scene's bit depth), `reduce_scene`, `full_scene`, `read_geotiff_pair`, `write_geotiff`.
+- Real-scene training: `HoldOut` / `split_scene` (a spatial hold-out, holdout.py),
+  `RealScene` / `RealSceneSource` (Wald-reduced real patches on the fly, realscenes.py),
+  `FileSource` / `MixedBatches` (weighted sources, TrainBatches' interface, sources.py),
+  `augment_batch` / `dihedral` (the 8 flips/rotations, augment.py).
 - Command line: `python -m srino_jax.data.make_dataset` (synthetic sets: `srino_jax.synthetic`).
 """
 
@@ -17,6 +21,10 @@ from srino_jax.toolbox import (imresize, interp23tap, mtf_filter, mtf_kernel, mt
 from srino_jax.data.pancollection import (PanCollectionFile, read_pancollection,
                                           write_pancollection)
 from srino_jax.data.pipeline import TrainBatches, eval_batches
+from srino_jax.data.augment import augment_batch, dihedral
+from srino_jax.data.holdout import HoldOut, split_scene
+from srino_jax.data.realscenes import REAL_SCENES, RealScene, RealSceneSource
+from srino_jax.data.sources import FileSource, MixedBatches
 from srino_jax.data.scenes import (full_scene, read_geotiff_pair, read_mat_scene, reduce_scene,
                                    scene_sensor, write_geotiff)
 
@@ -24,5 +32,6 @@ __all__ = [
     "interp23tap", "mtf_filter", "mtf_kernel", "mtf_pan_filter", "mtf_pan_kernel", "imresize",
     "wald_degrade", "PanCollectionFile", "read_pancollection", "write_pancollection",
     "TrainBatches", "eval_batches", "full_scene", "read_geotiff_pair", "read_mat_scene",
-    "reduce_scene", "scene_sensor", "write_geotiff",
+    "reduce_scene", "scene_sensor", "write_geotiff", "augment_batch", "dihedral", "HoldOut",
+    "split_scene", "REAL_SCENES", "RealScene", "RealSceneSource", "FileSource", "MixedBatches",
 ]
