@@ -11,6 +11,7 @@ from srino_jax.data.holdout import HoldOut, split_scene
 from srino_jax.data.realscenes import RealScene, RealSceneSource
 from srino_jax.data.scenes import reduce_scene
 from srino_jax.data.sources import MixedBatches
+from srino_jax.toolbox.interp import interp23tap
 
 REALDATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
@@ -96,6 +97,8 @@ def test_no_training_patch_overlaps_the_holdout_at_any_scale(side):
     np.testing.assert_allclose(scenes[0].heldout[k], want[k] / 2047.0, rtol=1e-6, atol=1e-7)
   np.testing.assert_allclose(scenes[0].heldout_full["pan"], base["pan"][prow, pcol] / 2047.0,
                              rtol=1e-6)
+  np.testing.assert_allclose(scenes[0].heldout_full["lms"],
+                             interp23tap(base["ms"][rows, cols]) / 2047.0, rtol=1e-5, atol=1e-6)
 
 
 def test_patches_are_the_reduced_training_part_cropped_in_register():
@@ -121,6 +124,8 @@ def test_the_scene_bit_depth_sets_the_units():
   s["bits"] = 8
   sc = RealScene("synthetic", holdout=HoldOut(0.0), scene_dict=s)
   assert sc.sensor.max_value == 255.0 and sc.heldout is None
+  with pytest.raises(ValueError, match="no held-out block"):
+    sc.heldout_batch()
   np.testing.assert_allclose(sc.train["gt"], s["ms"] / 255.0, rtol=1e-6)
   sc11 = RealScene("synthetic", holdout=HoldOut(0.0), scene_dict=s, bits=11)
   np.testing.assert_allclose(sc11.train["gt"], s["ms"] / 2047.0, rtol=1e-6)
@@ -155,5 +160,9 @@ def test_real_scenes(name, max_value, bands):
     assert sc.train["gt"].shape == (240, 320, 4) and sc.train["ms"].shape == (60, 80, 4)
     assert sc.heldout["gt"].shape == (80, 320, 4) and sc.heldout["ms"].shape == (20, 80, 4)
     assert sc.heldout_full["pan"].shape == (320, 1280, 1)
+    val = sc.heldout_batch()
+    np.testing.assert_array_equal(val["gt"][0], sc.heldout["gt"])
+    assert set(val) == {"gt", "lms", "ms", "pan"} and set(sc.heldout_batch("full")) == {
+        "ms", "lms", "pan"}
   # Model units: the scene's own max maps to at most 1 (GE1 8-bit: 203 / 255, not / 2047).
   assert 0.5 < sc.train["gt"].max() <= 1.0

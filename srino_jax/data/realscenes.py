@@ -23,7 +23,7 @@ import pathlib
 import numpy as np
 
 from srino_jax.data.holdout import HoldOut, split_scene
-from srino_jax.data.scenes import read_mat_scene, reduce_scene, scene_sensor
+from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene, scene_sensor
 
 __all__ = ["DEFAULT_REALDATA", "REAL_SCENES", "EVALUATION_ONLY", "resolve_scene_path",
            "RealScene", "RealSceneSource"]
@@ -75,7 +75,7 @@ class RealScene:
     heldout: the held-out block reduced the same way (the validation / evaluation set at
       reduced resolution), or None without a hold-out.
     heldout_full: the held-out block at full resolution, model units: ms (original MS),
-      pan (full-resolution PAN); None without a hold-out.
+      lms (interp23tap of it), pan (full-resolution PAN); None without a hold-out.
   """
 
   def __init__(self, scene: str, root=DEFAULT_REALDATA, holdout: HoldOut = HoldOut(),
@@ -115,7 +115,26 @@ class RealScene:
     self.heldout = None if held is None else _model_units(
         reduce_scene(held, self.sensor, self.ratio), m)
     self.heldout_full = None if held is None else _model_units(
-        {"ms": held["ms"], "pan": held["pan"]}, m)
+        full_scene(held, self.ratio), m)
+
+  def heldout_batch(self, scale: str = "reduced") -> dict[str, np.ndarray]:
+    """The held-out block as a one-example batch for validation / evaluation.
+
+    Args:
+      scale: "reduced" (Wald reduction: gt, lms, ms, pan) or "full" (ms, lms, pan; no gt).
+
+    Returns:
+      dict of (1, h, w, c) float32 model-unit arrays (the block need not be square).
+
+    Raises:
+      ValueError: the scene has no hold-out, or an unknown scale.
+    """
+    parts = {"reduced": self.heldout, "full": self.heldout_full}
+    if scale not in parts:
+      raise ValueError(f"scale must be 'reduced' or 'full', got {scale!r}")
+    if parts[scale] is None:
+      raise ValueError(f"real scene {self.name} has no held-out block (HoldOut fraction 0)")
+    return {k: v[None] for k, v in parts[scale].items()}
 
   @property
   def train_shape(self) -> tuple[int, int]:
