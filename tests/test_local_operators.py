@@ -118,8 +118,8 @@ def test_depthwise_feed_forward_matches_numpy():
 
 def test_conv_stem_matches_numpy():
   rng = np.random.default_rng(2)
-  x = rng.normal(size=(1, 7, 6, 3)).astype(np.float32)
-  stem = op.ConvStem(3, blocks=2)
+  x = rng.normal(size=(1, 7, 6, 4)).astype(np.float32)
+  stem = op.ConvStem(4, blocks=2)
   params = stem.init(jax.random.key(3), x)["params"]
   params = jax.tree.map(lambda a: jnp.asarray(0.5 * rng.normal(size=a.shape), jnp.float32),
                         params)
@@ -129,6 +129,7 @@ def test_conv_stem_matches_numpy():
   h = np.pad(x[0].astype(np.float64), ((4, 4), (4, 4), (0, 0)), mode="reflect")
   for b in range(2):
     c0, c1 = p[f"block{b}_conv0"], p[f"block{b}_conv1"]
+    assert c0["kernel"].shape == (3, 3, 4, 2) and c1["kernel"].shape == (3, 3, 2, 4)
     h = h + _conv_same(_gelu(_conv_same(h, c0["kernel"], c0["bias"])), c1["kernel"], c1["bias"])
   np.testing.assert_allclose(got, h[4:-4, 4:-4], rtol=2e-5, atol=2e-5)
 
@@ -171,3 +172,11 @@ def test_depthwise3x3_equals_grouped_convolution():
                                      dimension_numbers=("NHWC", "HWIO", "NHWC"),
                                      feature_group_count=5)
   np.testing.assert_allclose(np.asarray(op.depthwise3x3(x, k)), np.asarray(ref), atol=1e-5)
+  xr = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+  ref_valid = jax.lax.conv_general_dilated(xr, k[:, :, None, :], (1, 1), "VALID",
+                                           dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                                           feature_group_count=5)
+  np.testing.assert_allclose(np.asarray(op.depthwise3x3(x, k, padding="reflect")),
+                             np.asarray(ref_valid), atol=1e-5)
+  np.testing.assert_allclose(np.asarray(op.depthwise3x3(xr, k, padding="valid")),
+                             np.asarray(ref_valid), atol=1e-5)

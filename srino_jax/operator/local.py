@@ -37,25 +37,33 @@ def conv3x3(features: int, **kw) -> nn.Conv:
   return nn.Conv(features, (3, 3), padding="SAME", **kw)
 
 
-def depthwise3x3(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
-  """Per-channel 3x3 cross-correlation with zero borders, as nine shifted multiply-adds.
+def depthwise3x3(x: jnp.ndarray, kernel: jnp.ndarray, padding: str = "zero") -> jnp.ndarray:
+  """Per-channel 3x3 cross-correlation as nine shifted multiply-adds.
 
   Args:
     x: (B, H, W, C).
     kernel: (3, 3, C), kernel[dy, dx, c] multiplies x[y + dy - 1, x + dx - 1, c].
+    padding: "zero" (SAME with zeros), "reflect" (SAME with reflected borders, no edge
+      repeat) or "valid" (no padding: (B, H - 2, W - 2, C)).
 
   Returns:
-    (B, H, W, C) in the promoted dtype of x and kernel.
+    (B, H, W, C) ((B, H - 2, W - 2, C) for "valid") in the promoted dtype.
 
   Nine fused multiply-adds over the feature map cost O(N C); on CPU this is several times
-  faster than XLA's grouped convolution (feature_group_count = C).
+  faster than XLA's grouped convolution (feature_group_count = C), and slicing the padded
+  input directly avoids a pad-convolve-crop round trip.
   """
-  h, w = x.shape[1], x.shape[2]
-  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  if padding == "zero":
+    x = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  elif padding == "reflect":
+    x = reflect_pad(x, 1)
+  elif padding != "valid":
+    raise ValueError(f"depthwise3x3: padding must be zero, reflect or valid, got {padding!r}")
+  h, w = x.shape[1] - 2, x.shape[2] - 2
   out = None
   for dy in range(3):
     for dx in range(3):
-      term = xp[:, dy:dy + h, dx:dx + w, :] * kernel[dy, dx]
+      term = x[:, dy:dy + h, dx:dx + w, :] * kernel[dy, dx]
       out = term if out is None else out + term
   return out
 
@@ -71,14 +79,17 @@ class DepthwiseConv3x3(nn.Module):
                                                                    in_axis=(0, 1), out_axis=2),
                         (3, 3, c))
     bias = self.param("bias", nn.initializers.zeros, (c,))
-    return crop(depthwise3x3(reflect_pad(x, 1), kernel), 1) + bias
+    return depthwise3x3(x, kernel, padding="reflect") + bias
 
 
 class ConvStem(nn.Module):
-  """`blocks` residual blocks h + Conv3x3(GELU(Conv3x3(h))) on the lifted features.
+  """`blocks` residual blocks h + Conv3x3_d(GELU(Conv3x3_{d/2}(h))) on the lifted features.
 
   The input is reflect-padded once by 2 * blocks and cropped at the end (module docstring),
-  so each output pixel depends only on the input within 2 * blocks pixels of it.
+  so each output pixel depends only on the input within 2 * blocks pixels of it. The inner
+  convolution has d / 2 channels (ours; EDSR's blocks keep d): that halves the stem's cost,
+  which runs at full resolution at every sampling step (the 25-step sample has a time
+  budget, benchmarks/sample_scaling.py).
 
   Attributes:
     width: channels d (input and output).
@@ -96,6 +107,6 @@ class ConvStem(nn.Module):
                        f"{self.blocks} blocks (reflect padding by {n})")
     x = reflect_pad(h, n)
     for b in range(self.blocks):
-      r = nn.gelu(conv3x3(self.width, name=f"block{b}_conv0")(x))
+      r = nn.gelu(conv3x3(max(self.width // 2, 1), name=f"block{b}_conv0")(x))
       x = x + conv3x3(self.width, name=f"block{b}_conv1")(r)
     return crop(x, n)
