@@ -180,3 +180,17 @@ def test_depthwise3x3_equals_grouped_convolution():
                              np.asarray(ref_valid), atol=1e-5)
   np.testing.assert_allclose(np.asarray(op.depthwise3x3(xr, k, padding="valid")),
                              np.asarray(ref_valid), atol=1e-5)
+
+
+def test_srino_params_gain_only_the_backbone_local_parts():
+  from srino_jax.model import init_params
+
+  small = dict(bands=4, width=8, heads=2, depth=2, adapter_width=8)
+  off = init_params(ModelConfig(**small), jax.random.key(0), pan_size=16)
+  on = init_params(ModelConfig(**small, local_operators=True, stem_blocks=1),
+                   jax.random.key(0), pan_size=16)
+  for group in ("tga", "m2p", "ke"):  # the guidance side is untouched
+    jax.tree.map(np.testing.assert_array_equal, on[group], off[group])
+  extra = set(flatten_dict(on["backbone"])) - set(flatten_dict(off["backbone"]))
+  assert {k[:2] for k in extra} == {("stem", "block0_conv0"), ("stem", "block0_conv1"),
+                                    ("ffns_0", "dwconv"), ("ffns_1", "dwconv")}
