@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from srino_jax.data.holdout import HoldOut, split_scene
-from srino_jax.data.realscenes import RealScene, RealSceneSource
+from srino_jax.data.realscenes import RealScene, RealSceneSource, real_scene_sources
 from srino_jax.data.scenes import reduce_scene
 from srino_jax.data.sources import MixedBatches
 from srino_jax.toolbox.interp import interp23tap
@@ -134,6 +134,8 @@ def test_the_scene_bit_depth_sets_the_units():
 def test_missing_file_names_the_file_and_the_flag(tmp_path):
   with pytest.raises(FileNotFoundError, match=r"grip_imgGE1.mat.*--config.data.realdata"):
     RealScene("geoeye1", root=tmp_path)
+  with pytest.raises(FileNotFoundError, match=r"grip_imgIK.mat.*--data_root"):
+    real_scene_sources(["ikonos"], 64, root=tmp_path, flag="--data_root")
   with pytest.raises(FileNotFoundError, match=r"mine.mat.*--realdata"):
     RealScene(str(tmp_path / "mine.mat"), flag="--realdata")
 

@@ -26,7 +26,7 @@ from srino_jax.data.holdout import HoldOut, split_scene
 from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene, scene_sensor
 
 __all__ = ["DEFAULT_REALDATA", "REAL_SCENES", "EVALUATION_ONLY", "resolve_scene_path",
-           "RealScene", "RealSceneSource"]
+           "RealScene", "RealSceneSource", "real_scene_sources"]
 
 DEFAULT_REALDATA = "../shared/realdata"
 # name -> (file in the realdata folder, sensor); the files' provenance: PROVENANCE.md there.
@@ -190,3 +190,14 @@ class RealSceneSource:
 
   def close(self) -> None:
     pass
+
+
+def real_scene_sources(names, patch_size: int, root=DEFAULT_REALDATA,
+                       holdout: HoldOut = HoldOut(), flag: str = "--config.data.realdata"
+                       ) -> list[RealSceneSource]:
+  """One `RealSceneSource` per scene name (REAL_SCENES keys or .mat paths), same hold-out.
+
+  Raises:
+    FileNotFoundError: a scene file is missing (the message names it and `flag`).
+  """
+  return [RealSceneSource(RealScene(n, root, holdout, flag=flag), patch_size) for n in names]
