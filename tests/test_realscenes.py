@@ -74,7 +74,8 @@ def test_no_training_patch_overlaps_the_holdout_at_any_scale(side):
   rows, cols = ho.block(base["ms"].shape)
   other["ms"][rows, cols] = 2047.0 - other["ms"][rows, cols]
   prow, pcol = ho.block(base["ms"].shape, scale=r)
-  other["pan"][prow, pcol] = np.random.default_rng(9).integers(0, 2048, other["pan"][prow, pcol].shape)
+  other["pan"][prow, pcol] = np.random.default_rng(9).integers(
+      0, 2048, other["pan"][prow, pcol].shape)
   scenes = [RealScene("synthetic", holdout=ho, scene_dict=s) for s in (base, other)]
   mixes = [MixedBatches([RealSceneSource(sc, p)], batch_size=8, seed=2) for sc in scenes]
   oy, ox = scenes[0].train_offset()

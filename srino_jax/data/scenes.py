@@ -3,7 +3,8 @@
 A scene is a dict of images in digital numbers (float64): "ms" (h, w, C), "pan" (H, W, 1)
 with H = r h, optionally "ms_lr" / "gt" (as some toolbox .mat files carry), "sensor" (name),
 "ratio" and "bits" (the scene's bit depth, the .mat's `L`: its max is 2^bits - 1, which
-overrides the sensor table's; `scene_sensor` returns the sensor with that max). `reduce_scene` makes the reduced-resolution case of Wald's protocol, where the
+overrides the sensor table's; `scene_sensor` returns the sensor with that max).
+`reduce_scene` makes the reduced-resolution case of Wald's protocol, where the
 original MS is the ground truth; `full_scene` the full-resolution case (no ground truth).
 """
 
@@ -20,7 +21,8 @@ from srino_jax.toolbox.arrays import as_image
 from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["read_mat_scene", "scene_sensor", "reduce_scene", "full_scene", "crop_scene", "read_geotiff_pair",
+__all__ = ["read_mat_scene", "scene_sensor", "reduce_scene", "full_scene", "crop_scene",
+           "read_geotiff_pair",
            "write_geotiff"]
 
 # .mat variable -> scene key (the toolbox's names).
