@@ -22,8 +22,7 @@ from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["read_mat_scene", "scene_sensor", "reduce_scene", "full_scene", "crop_scene",
-           "read_geotiff_pair",
-           "write_geotiff"]
+           "read_geotiff_pair", "write_geotiff"]
 
 # .mat variable -> scene key (the toolbox's names).
 _MAT_IMAGES = {"I_MS": "ms", "I_PAN": "pan", "I_MS_LR": "ms_lr", "I_GT": "gt"}
