@@ -14,10 +14,18 @@ The log-log slope between the two largest sizes each backbone ran (in pixels N =
 1 = linear, 2 = quadratic), and the compile time of the one-scan DDIM sampler with the
 Galerkin backbone at 25 and 100 steps (about equal) are reported too.
 
+With `--sample`, the 25-step stage-2 sample of the paper-recipe model (8 bands, d = 64,
+4 layers, guidance both) is timed too at 256, 512, 1024 with local operators off and on
+(`sample_scaling.py`, which also runs alone and writes its own JSON + Markdown table):
+
+  python benchmarks/scaling.py --sample --out benchmarks/results/scaling.json
+
 Output: a JSON list of rows, written atomically:
   {"kind": "forward", "backbone", "size", "pixels", "time_s", "temp_bytes", "compile_s", "runs"}
   {"kind": "slope", "backbone", "sizes", "time_slope", "temp_slope"}
   {"kind": "sampler_compile", "backbone", "size", "steps", "compile_s", "time_s"}
+  {"kind": "sample", "local_operators", "size", "time_s", ...}      (with --sample)
+  {"kind": "sample_doubling", "local_operators", "sizes", "ratio"}  (with --sample)
 """
 
 from __future__ import annotations
@@ -162,6 +170,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
   parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON file for the rows")
   parser.add_argument("--quick", action="store_true", help="stop at 256 x 256")
   parser.add_argument("--runs", type=int, default=5, help="timed runs per configuration")
+  parser.add_argument("--sample", action="store_true",
+                      help="also time the 25-step stage-2 sample, local operators off and on")
   parser.add_argument("--max_temp_gib", type=float, default=8.0,
                       help="do not run configurations needing more temporary memory")
   args = parser.parse_args(argv)
@@ -180,6 +190,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
   for steps in (25, 100):
     rows.append(bench_sampler_compile(steps, 64, key))
     print(json.dumps(rows[-1]), flush=True)
+  if args.sample:
+    import sample_scaling  # beside this file (benchmarks/ is on sys.path when run as a script)
+
+    sizes = [256] if args.quick else [256, 512, 1024]
+    sample_rows = [sample_scaling.time_sample(local, s, 3, 2) for local in (False, True)
+                   for s in sizes]
+    doublings, _ = sample_scaling.summarise(sample_rows)
+    rows += [dict(kind="sample", **r) for r in sample_rows]
+    rows += [dict(kind="sample_doubling", **d) for d in doublings]
+    for r in rows[-len(sample_rows) - len(doublings):]:
+      print(json.dumps(r), flush=True)
   print_table(rows)
   if args.out is not None:
     write_json_atomic(rows, args.out)

@@ -46,6 +46,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.gradient_weight = 0.5       # alpha of the "gradient" ablation (ours; < 2)
   config.model.residual_scale = 1.0        # paper: diffuse X0 = H - L itself (scale 1)
   config.model.condition_lms = False       # paper: condition = H (stage 1) / H^ (stage 2)
+  config.model.local_operators = True      # ours (SPEC 2): conv stem + depthwise 3x3 FFN
+  config.model.stem_blocks = 2             # ours: 3x3 residual blocks of the stem
 
   config.diffusion = ml_collections.ConfigDict()
   config.diffusion.num_train_steps = 500   # paper: T = 500, cosine schedule

@@ -5,14 +5,23 @@ MTF_PAN.m): the value of each band's modulation transfer function at the Nyquist
 of the multispectral grid. They define the Wald-protocol degradation filters and the
 full-resolution quality indices, so a wrong gain silently changes every table.
 
-Users add their own sensor with `register_sensor(Sensor(...))`.
+Users add their own sensor with `register_sensor(Sensor(...))`. A scene whose bit depth
+differs from the sensor's usual one (the shipped GeoEye-1 scene is 8-bit) uses
+`get_sensor(name, bits=8)` or `sensor.with_bits(8)`: the same sensor with max 2^bits - 1.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["Sensor", "get_sensor", "register_sensor", "sensor_names"]
+__all__ = ["Sensor", "get_sensor", "register_sensor", "sensor_names", "max_value_of_bits"]
+
+
+def max_value_of_bits(bits: int) -> float:
+  """Largest digital number of a `bits`-bit image, 2^bits - 1 (e.g. 255 for 8 bits)."""
+  if int(bits) != bits or not 1 <= int(bits) <= 32:
+    raise ValueError(f"bit depth must be an integer in [1, 32], got {bits!r}")
+  return float(2 ** int(bits) - 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +55,15 @@ class Sensor:
     if max(self.rgb) >= self.bands:
       raise ValueError(f"sensor {self.name}: rgb indices {self.rgb} out of range")
 
+  def with_bits(self, bits: int | None) -> "Sensor":
+    """This sensor with max_value 2^bits - 1 (a scene's own bit depth); None: unchanged.
+
+    The MTF gains and everything else stay; only the scale the model divides by changes.
+    """
+    if bits is None:
+      return self
+    return dataclasses.replace(self, max_value=max_value_of_bits(bits))
+
 
 _SENSORS: dict[str, Sensor] = {}
 
@@ -63,15 +81,22 @@ def sensor_names() -> list[str]:
   return sorted(_SENSORS)
 
 
-def get_sensor(name: str | Sensor) -> Sensor:
-  """Looks a sensor up by name, case-insensitively; a `Sensor` is returned as is."""
+def get_sensor(name: str | Sensor, bits: int | None = None) -> Sensor:
+  """Looks a sensor up by name, case-insensitively; a `Sensor` is returned as is.
+
+  Args:
+    name: registered name (any case) or a `Sensor`.
+    bits: the scene's bit depth; when given, the returned sensor's max_value is
+      2^bits - 1 instead of the table's (`Sensor.with_bits`). None keeps the table's.
+  """
   if isinstance(name, Sensor):
-    return name
+    return name.with_bits(bits)
   try:
-    return _SENSORS[str(name).upper()]
+    sensor = _SENSORS[str(name).upper()]
   except KeyError:
     raise ValueError(
         f"unknown sensor {name!r}; known sensors: {', '.join(sensor_names())}") from None
+  return sensor.with_bits(bits)
 
 
 # RGB indices (0-based): 8-band WorldView order is coastal, blue, green, yellow, red,
@@ -83,3 +108,7 @@ register_sensor(Sensor("WV2", 8, 2047.0, (0.35,) * 7 + (0.27,), 0.11, rgb=(4, 2,
 register_sensor(Sensor("QB", 4, 2047.0, (0.34, 0.32, 0.30, 0.22), 0.15, rgb=(2, 1, 0)))
 register_sensor(Sensor("GF2", 4, 1023.0, (0.3,) * 4, 0.15, rgb=(2, 1, 0)))
 register_sensor(Sensor("IKONOS", 4, 2047.0, (0.26, 0.28, 0.29, 0.28), 0.17, rgb=(2, 1, 0)))
+# GeoEye1's table max is the sensor's 11 bits; the shipped GRIP scene is 8-bit (its .mat
+# carries L = 8, which `data.scenes.read_mat_scene` reads as the scene's "bits").
+register_sensor(Sensor("GEOEYE1", 4, 2047.0, (0.23,) * 4, 0.16, rgb=(2, 1, 0)))
+register_sensor(Sensor("PLEIADES", 4, 4095.0, (0.3,) * 4, 0.15, rgb=(2, 1, 0)))

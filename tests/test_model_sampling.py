@@ -65,7 +65,11 @@ def test_sample_jit_equals_eager_and_is_a_function_of_x_T(params, batch):
   y_jit = _jit_sample(CFG, trained, batch, key, 5, 0.0)
   y_eager = sample(CFG, trained, batch, key, num_steps=5, eta=0.0)
   chex.assert_shape(y_jit, batch["lms"].shape)
-  np.testing.assert_allclose(np.asarray(y_jit), np.asarray(y_eager), rtol=1e-5, atol=1e-5)
+  # float32 reassociation under jit (the stem's convolutions): tolerance relative to the
+  # output's magnitude, which the perturbed adapters blow up to ~10.
+  scale = float(np.abs(np.asarray(y_eager)).max())
+  np.testing.assert_allclose(np.asarray(y_jit), np.asarray(y_eager), rtol=1e-5,
+                             atol=1e-5 * max(scale, 1.0))
   # eta = 0: the key enters only through x_T = N(0, 1) from split(key)[0].
   x_T = jax.random.normal(jax.random.split(key)[0], batch["lms"].shape)
   ref = batch["lms"] + ddim_sample(make_predict_x0(CFG, trained, batch), x_T,

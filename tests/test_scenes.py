@@ -10,7 +10,9 @@ from srino_jax.toolbox.interp import interp23tap
 from srino_jax.toolbox.mtf import mtf_filter
 from srino_jax.toolbox.resize import imresize
 from srino_jax.data.scenes import (crop_scene, full_scene, read_geotiff_pair, read_mat_scene,
-                                   reduce_scene, write_geotiff)
+                                   reduce_scene, scene_sensor, write_geotiff)
+
+REALDATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
 def _scene(h=16, bands=4, seed=0):
@@ -156,3 +158,43 @@ def test_make_dataset_cli_from_mat(tmp_path, capsys):
   # neither --mat nor --ms/--pan: a usage error (exit 2, as argparse's SystemExit(2) before)
   assert main(["--sensor", "qb", "--out", str(out)]) == 2
   assert "--mat" in capsys.readouterr().err
+
+
+def test_mat_bit_depth_sets_the_scene_max(tmp_path):
+  s = _scene()
+  path = tmp_path / "ge.mat"
+  scipy.io.savemat(path, {"I_MS": s["ms"], "I_PAN": s["pan"], "sensor": "GeoEye1",
+                          "L": np.uint8(8)})
+  scene = read_mat_scene(path)
+  assert scene["bits"] == 8
+  assert scene_sensor(scene).max_value == 255.0 and scene_sensor(scene).name == "GEOEYE1"
+  assert scene_sensor(scene, bits=11).max_value == 2047.0       # an explicit flag wins
+  assert scene_sensor(scene, "ikonos").ms_gains == (0.26, 0.28, 0.29, 0.28)
+  assert scene_sensor(scene, "ikonos").max_value == 255.0       # the scene's bits still hold
+  assert scene_sensor({"ms": 0}, "ikonos").max_value == 2047.0  # no bits: the table's max
+  with pytest.raises(ValueError, match="names no sensor"):
+    scene_sensor({"ms": 0})
+  scipy.io.savemat(tmp_path / "badL.mat", {"I_MS": s["ms"], "I_PAN": s["pan"], "L": 2.5})
+  with pytest.raises(ValueError, match=r"badL.mat: variable 'L'"):
+    read_mat_scene(tmp_path / "badL.mat")
+
+
+def test_mat_with_only_the_low_resolution_ms(tmp_path):
+  s = _scene()
+  scipy.io.savemat(tmp_path / "zpnn.mat", {"I_MS_LR": s["ms"], "I_PAN": s["pan"]})
+  scene = read_mat_scene(tmp_path / "zpnn.mat")
+  np.testing.assert_array_equal(scene["ms"], s["ms"].astype(np.float64))
+  assert "ms_lr" not in scene
+
+
+@pytest.mark.parametrize("name,bits,max_dn,sensor", [
+    ("grip_imgGE1.mat", 8, 255, "GEOEYE1"), ("grip_imgIK.mat", 11, 2047, "IKONOS")])
+def test_real_grip_scenes_carry_their_bit_depth(name, bits, max_dn, sensor):
+  path = REALDATA / name
+  if not path.exists():
+    pytest.skip(f"real scene {path} absent")
+  scene = read_mat_scene(path)
+  assert scene["bits"] == bits and scene["ms"].shape == (320, 320, 4)
+  s = scene_sensor(scene)
+  assert s.name == sensor and s.max_value == max_dn
+  assert scene["pan"].max() <= max_dn and scene["ms"].max() <= max_dn

@@ -7,7 +7,12 @@ model batches are NHWC float32 divided by the sensor max. Files are NCHW, conver
   `mtf_pan_filter`, `interp23tap`, `imresize`, `wald_degrade`.
 - PanCollection HDF5: `read_pancollection`, `PanCollectionFile` (lazy), `write_pancollection`;
   `TrainBatches` (seeded training batches), `eval_batches`.
-- Scenes: `read_mat_scene`, `reduce_scene`, `full_scene`, `read_geotiff_pair`, `write_geotiff`.
+- Scenes: `read_mat_scene`, `scene_sensor` (the sensor with the scene's bit depth),
+  `reduce_scene`, `full_scene`, `read_geotiff_pair`, `write_geotiff`.
+- Real-scene training: `HoldOut` / `split_scene` (a spatial hold-out, holdout.py),
+  `RealScene` / `RealSceneSource` (Wald-reduced real patches on the fly, realscenes.py),
+  `FileSource` / `MixedBatches` (weighted sources, TrainBatches' interface, sources.py),
+  `augment_batch` / `dihedral` (the 8 flips/rotations, augment.py).
 - Command line: `python -m srino_jax.data.make_dataset` (synthetic sets: `srino_jax.synthetic`).
 """
 
@@ -17,12 +22,18 @@ from srino_jax.toolbox import (imresize, interp23tap, mtf_filter, mtf_kernel, mt
 from srino_jax.data.pancollection import (SCALED_MAX, PanCollectionFile, read_pancollection,
                                           write_pancollection)
 from srino_jax.data.pipeline import TrainBatches, eval_batches
+from srino_jax.data.augment import augment_batch, dihedral
+from srino_jax.data.holdout import HoldOut, split_scene
+from srino_jax.data.realscenes import REAL_SCENES, RealScene, RealSceneSource, real_scene_sources
+from srino_jax.data.sources import FileSource, MixedBatches
 from srino_jax.data.scenes import (full_scene, read_geotiff_pair, read_mat_scene, reduce_scene,
-                                   write_geotiff)
+                                   scene_sensor, write_geotiff)
 
 __all__ = [
     "interp23tap", "mtf_filter", "mtf_kernel", "mtf_pan_filter", "mtf_pan_kernel", "imresize",
     "wald_degrade", "SCALED_MAX", "PanCollectionFile", "read_pancollection", "write_pancollection",
     "TrainBatches", "eval_batches", "full_scene", "read_geotiff_pair", "read_mat_scene",
-    "reduce_scene", "write_geotiff",
+    "reduce_scene", "scene_sensor", "write_geotiff", "augment_batch", "dihedral", "HoldOut",
+    "split_scene", "REAL_SCENES", "RealScene", "RealSceneSource", "real_scene_sources",
+    "FileSource", "MixedBatches",
 ]

@@ -1,8 +1,10 @@
 """Real scenes: MATLAB .mat files, GeoTIFF PAN + MS pairs, and their Wald reduction.
 
 A scene is a dict of images in digital numbers (float64): "ms" (h, w, C), "pan" (H, W, 1)
-with H = r h, optionally "ms_lr" / "gt" (as some toolbox .mat files carry), "sensor" (name)
-and "ratio". `reduce_scene` makes the reduced-resolution case of Wald's protocol, where the
+with H = r h, optionally "ms_lr" / "gt" (as some toolbox .mat files carry), "sensor" (name),
+"ratio" and "bits" (the scene's bit depth, the .mat's `L`: its max is 2^bits - 1, which
+overrides the sensor table's; `scene_sensor` returns the sensor with that max).
+`reduce_scene` makes the reduced-resolution case of Wald's protocol, where the
 original MS is the ground truth; `full_scene` the full-resolution case (no ground truth).
 """
 
@@ -19,8 +21,8 @@ from srino_jax.toolbox.arrays import as_image
 from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["read_mat_scene", "reduce_scene", "full_scene", "crop_scene", "read_geotiff_pair",
-           "write_geotiff"]
+__all__ = ["read_mat_scene", "scene_sensor", "reduce_scene", "full_scene", "crop_scene",
+           "read_geotiff_pair", "write_geotiff"]
 
 # .mat variable -> scene key (the toolbox's names).
 _MAT_IMAGES = {"I_MS": "ms", "I_PAN": "pan", "I_MS_LR": "ms_lr", "I_GT": "gt"}
@@ -50,11 +52,12 @@ def read_mat_scene(path) -> dict:
 
   Args:
     path: .mat file with I_MS (h, w, C), I_PAN (H, W) and optionally I_MS_LR, I_GT,
-      sensor (string), ratio.
+      sensor (string), ratio, L (bit depth). A file with I_MS_LR but no I_MS (Z-PNN's
+      full-resolution examples) uses I_MS_LR as the MS image.
 
   Returns:
     dict with "ms" (h, w, C) and "pan" (H, W, 1) float64 digital numbers, "ms_lr" / "gt" when
-    present, "sensor" (str) and "ratio" (int) when present.
+    present, "sensor" (str), "ratio" (int) and "bits" (int, from L) when present.
 
   Raises:
     FileNotFoundError: no such file.
@@ -66,6 +69,8 @@ def read_mat_scene(path) -> dict:
     raise FileNotFoundError(f".mat scene not found: {path}")
   raw = _load_mat(path)
   scene: dict = {}
+  if "I_MS" not in raw and "I_MS_LR" in raw:  # only the original low-resolution MS is stored
+    raw = dict(raw, I_MS=raw.pop("I_MS_LR"))
   for var in ("I_MS", "I_PAN"):
     if var not in raw:
       found = sorted(k for k in raw if not k.startswith("__"))
@@ -77,6 +82,12 @@ def read_mat_scene(path) -> dict:
     scene["sensor"] = str(np.asarray(raw["sensor"]).ravel()[0]).strip()
   if "ratio" in raw:
     scene["ratio"] = int(np.asarray(raw["ratio"]).ravel()[0])
+  if "L" in raw:
+    bits = np.asarray(raw["L"]).ravel()
+    if bits.size != 1 or not 1 <= float(bits[0]) <= 32 or float(bits[0]) % 1:
+      raise ValueError(f"{path}: variable 'L' (bit depth) must be one integer in [1, 32], "
+                       f"got {bits.tolist()}")
+    scene["bits"] = int(bits[0])
   ratio = scene.get("ratio", 4)
   h, w = scene["ms"].shape[:2]
   if scene["pan"].shape[:2] != (h * ratio, w * ratio):
@@ -85,6 +96,27 @@ def read_mat_scene(path) -> dict:
   if scene["ms"].shape[-1] < 2:
     raise ValueError(f"{path}: I_MS has {scene['ms'].shape[-1]} band(s)")
   return scene
+
+
+def scene_sensor(scene: dict, sensor: str | Sensor | None = None,
+                 bits: int | None = None) -> Sensor:
+  """The sensor of a scene with the scene's own maximum.
+
+  Args:
+    scene: a scene dict (`read_mat_scene`); its "sensor" and "bits" are used when present.
+    sensor: sensor name or `Sensor`; overrides the scene's "sensor".
+    bits: bit depth; overrides the scene's "bits" (e.g. a command-line flag).
+
+  Returns:
+    the `Sensor` whose max_value is 2^bits - 1 when a bit depth is known, else the table's.
+
+  Raises:
+    ValueError: no sensor given and the scene names none.
+  """
+  name = sensor if sensor is not None else scene.get("sensor")
+  if name is None:
+    raise ValueError("the scene names no sensor: pass one (e.g. --sensor)")
+  return get_sensor(name, bits=bits if bits is not None else scene.get("bits"))
 
 
 def crop_scene(scene: dict, multiple: int, ratio: int = 4) -> dict:

@@ -41,6 +41,10 @@ class ModelConfig:
     condition_lms: also give L to the backbone's condition slot, [H, L] in stage 1 and
       [H^, L] in stage 2 (ours; False = the paper's G(X_t, H, t)). X0 = H - L cannot be
       computed from H alone, so without L stage 1 must guess L.
+    local_operators: the backbone's local operators (SPEC 2): a convolutional stem after
+      the pointwise lift and a depthwise 3x3 convolution in every feed-forward, the same in
+      every backbone variant. False = the purely pointwise operator.
+    stem_blocks: 3x3 residual blocks of the stem (with local_operators).
     sensor: sensor name for f_KE's MTF prior (None: a generic Gaussian prior).
   """
 
@@ -59,13 +63,15 @@ class ModelConfig:
   gradient_weight: float
   residual_scale: float
   condition_lms: bool
+  local_operators: bool
+  stem_blocks: int
   sensor: str | None = None
 
   def __post_init__(self):
     from srino_jax.operator import BACKBONES  # local: keeps this module import-light
 
     for name in ("bands", "width", "depth", "heads", "ffn_ratio", "adapter_width",
-                 "num_train_steps"):
+                 "num_train_steps", "stem_blocks"):
       value = getattr(self, name)
       if not isinstance(value, int) or value < 1:
         raise ValueError(f"ModelConfig.{name} must be a positive int, got {value!r}")

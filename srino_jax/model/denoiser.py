@@ -36,7 +36,8 @@ def build_backbone(cfg: ModelConfig) -> nn.Module:
   """The backbone named by `cfg.backbone`, given the config fields it declares."""
   fields = {f.name for f in dataclasses.fields(BACKBONES[cfg.backbone])}
   kwargs = {name: getattr(cfg, name)
-            for name in ("width", "depth", "heads", "ffn_ratio", "fno_modes") if name in fields}
+            for name in ("width", "depth", "heads", "ffn_ratio", "fno_modes", "local_operators",
+                         "stem_blocks") if name in fields}
   return make_backbone(cfg.backbone, out_channels=cfg.bands, **kwargs)
 
 

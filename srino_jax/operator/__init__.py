@@ -3,7 +3,9 @@
 Start at `galerkin.py`: `galerkin_attention(q, k, v)` is the whole idea, Q (K^T V) / N.
 `backbones.py` builds G = P_out . M_L ... M_1 . P_in from it; `make_backbone(name, ...)`
 picks a variant by its config string: "galerkin" (SRINO), "softmax" (O(N^2) baseline),
-"fno" (spectral convolution), "cnn" (3x3 convolutions).
+"fno" (spectral convolution), "cnn" (3x3 convolutions). `local.py` holds the local
+operators every variant shares when `local_operators=True` (conv stem, depthwise FFN conv)
+and the reflect-border conv helpers (`reflect_pad`, `crop`, `conv3x3`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from srino_jax.operator.backbones import (CNNBackbone, FNOBackbone, GalerkinBack
 from srino_jax.operator.galerkin import GalerkinAttention, galerkin_attention, softmax_attention
 from srino_jax.operator.layers import (FeedForward, Lift, Projection, TimeEmbedding,
                                        TimeModulation, grid_coordinates, sinusoidal_embedding)
+from srino_jax.operator.local import (ConvStem, DepthwiseConv3x3, conv3x3, crop, depthwise3x3,
+                                     reflect_pad)
 from srino_jax.operator.spectral import SpectralConv2d, SpectralMixer
 
 BACKBONES: dict[str, type[OperatorBackbone]] = {
@@ -29,7 +33,8 @@ def make_backbone(name: str, out_channels: int, **kwargs) -> OperatorBackbone:
   Args:
     name: one of BACKBONES ("galerkin", "softmax", "fno", "cnn").
     out_channels: bands C of the predicted residual.
-    **kwargs: module attributes (width, depth, heads, ffn_ratio; fno_modes for "fno").
+    **kwargs: module attributes (width, depth, heads, ffn_ratio, local_operators,
+      stem_blocks; fno_modes for "fno").
 
   Raises:
     ValueError: unknown name (the message lists the registered names).
@@ -44,5 +49,6 @@ __all__ = [
     "FNOBackbone", "CNNBackbone", "GalerkinAttention", "galerkin_attention",
     "softmax_attention", "SpectralConv2d", "SpectralMixer", "FeedForward", "Lift",
     "Projection", "TimeEmbedding", "TimeModulation", "grid_coordinates",
-    "sinusoidal_embedding",
+    "sinusoidal_embedding", "ConvStem", "DepthwiseConv3x3", "conv3x3", "crop", "depthwise3x3",
+    "reflect_pad",
 ]

@@ -1,7 +1,9 @@
 """Pointwise building blocks shared by every backbone: grid, time embedding, lift, FFN, projection.
 
 All of these act on each pixel independently (1x1), so they are discretisation invariant:
-sampling the input on a finer grid samples the output on the same finer grid.
+sampling the input on a finer grid samples the output on the same finer grid. The one
+exception is the feed-forward's optional depthwise 3x3 convolution (`local.py`), a local
+operator that the `local_operators` switch of the backbone turns on.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import math
 
 import flax.linen as nn
 import jax.numpy as jnp
+
+from srino_jax.operator.local import DepthwiseConv3x3
 
 
 def grid_coordinates(height: int, width: int, dtype=jnp.float32) -> jnp.ndarray:
@@ -45,7 +49,13 @@ def sinusoidal_embedding(t: jnp.ndarray, dim: int, max_period: float = 10000.0) 
 
 
 class TimeEmbedding(nn.Module):
-  """Diffusion step t -> sinusoidal features -> 2-layer MLP (DDPM's time embedding).
+  """Diffusion step t -> sinusoidal features -> Dense -> GELU (DDPM's time embedding).
+
+  DDPM's MLP has a second Dense after the GELU; here every consumer of the embedding (one
+  `TimeModulation` per layer) starts with its own Dense, and a linear map followed by
+  another is one linear map, so that second Dense was a mere re-parametrisation and is
+  left out (tests/test_local_operators.py folds it into the modulations and gets the old
+  outputs back).
 
   Attributes:
     features: output size d_t.
@@ -56,8 +66,7 @@ class TimeEmbedding(nn.Module):
   def __call__(self, t: jnp.ndarray) -> jnp.ndarray:
     """(B,) int32 steps -> (B, features) float32."""
     emb = sinusoidal_embedding(t, self.features)
-    emb = nn.gelu(nn.Dense(self.features, name="dense_0")(emb))
-    return nn.Dense(self.features, name="dense_1")(emb)
+    return nn.gelu(nn.Dense(self.features, name="dense_0")(emb))
 
 
 class TimeModulation(nn.Module):
@@ -76,15 +85,28 @@ class TimeModulation(nn.Module):
 
 
 class FeedForward(nn.Module):
-  """Pointwise feed-forward block Dense(ratio * width) -> GELU -> Dense(width) (no residual)."""
+  """Feed-forward block Dense(ratio * width) [-> depthwise 3x3] -> GELU -> Dense(width).
+
+  No residual. With `depthwise` a depthwise 3x3 convolution (reflect borders) sits between
+  the two pointwise maps (Mix-FFN), local mixing at O(N d) cost; without it the block is
+  pointwise and takes any (..., width) input.
+
+  Attributes:
+    width: channels d.
+    ratio: hidden size in multiples of d.
+    depthwise: add the depthwise 3x3 convolution (input then (B, H, W, width)).
+  """
   width: int
   ratio: int = 2
+  depthwise: bool = False
 
   @nn.compact
   def __call__(self, h: jnp.ndarray) -> jnp.ndarray:
-    """(..., width) -> (..., width)."""
-    h = nn.gelu(nn.Dense(self.ratio * self.width, name="dense_0")(h))
-    return nn.Dense(self.width, name="dense_1")(h)
+    """(..., width) -> (..., width); (B, H, W, width) when `depthwise`."""
+    h = nn.Dense(self.ratio * self.width, name="dense_0")(h)
+    if self.depthwise:
+      h = DepthwiseConv3x3(name="dwconv")(h)
+    return nn.Dense(self.width, name="dense_1")(nn.gelu(h))
 
 
 class Lift(nn.Module):
