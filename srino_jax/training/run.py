@@ -29,7 +29,8 @@ __all__ = ["model_config", "data_path", "stage_steps", "save_run_config", "read_
 
 # Fields a workdir's config.json must agree on to be resumed or sampled (they fix the
 # parameter shapes and what the parameters mean).
-_MODEL_FIELDS = ("sensor", "model", "diffusion")
+MODEL_FIELDS = ("sensor", "model", "diffusion")
+_MODEL_FIELDS = MODEL_FIELDS
 
 
 def model_config(config: ml_collections.ConfigDict) -> ModelConfig:
