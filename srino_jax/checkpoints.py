@@ -173,6 +173,10 @@ class StageCheckpoints:
     if code is None:
       return err
     self._failed = True
+    try:  # earlier saves still in flight complete first: the intact step is then on disk
+      self._last.wait_until_finished()
+    except Exception:  # noqa: BLE001 - the failing save itself
+      pass
     try:
       self._last.reload()
       intact = self._last.latest_step()
@@ -181,8 +185,9 @@ class StageCheckpoints:
     what = {errno.ENOSPC: "no space left on the device"}.get(code, os.strerror(code).lower())
     kept = (f"the last good checkpoint (step {intact}) is intact" if intact is not None
             else "no checkpoint of this stage was completed")
-    at = "" if step is None else f" at step {step}"
-    return OutputError(f"{what} while saving a checkpoint{at} in {self.directory}; training "
+    # Saves are asynchronous: the failure may be an earlier step's, noticed at this one.
+    at = "" if step is None else f" (noticed saving step {step})"
+    return OutputError(f"{what} while saving a checkpoint in {self.directory}{at}; training "
                        f"stopped and {kept}",
                        "Free some space and rerun the same command to resume.",
                        file=self.directory)
