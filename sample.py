@@ -151,7 +151,10 @@ def _main(args) -> int:
                           f"NaN/Inf values: nothing written", "Check the run's training logs.")
   seconds = (time.perf_counter() - t0) / n
   out = {"sr": mean, **({"sr_std": std} if args.num_samples > 1 else {})}
-  write_pancollection(args.output, out, sensor, overwrite=args.overwrite,
+  # Digital numbers here: the writer's "unit" check (max <= 1.5) would refuse a model whose
+  # output overshoots, after all the sampling.
+  out = {k: np.asarray(v, np.float64) * sensor.max_value for k, v in out.items()}
+  write_pancollection(args.output, out, sensor, units="dn", overwrite=args.overwrite,
                       extra={"source": os.path.abspath(args.input), "samples": args.num_samples})
   print(f"wrote {args.output} ({n} scenes, {seconds:.2f} s per scene)")
   if not args.no_table:

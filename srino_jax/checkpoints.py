@@ -276,14 +276,16 @@ def restore_params(directory: str, template: Any, which: str = "last",
             item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
             partial_restore=True)))
       except Exception as err:  # noqa: BLE001 - Orbax/TensorStore raise many kinds
-        failures.append(f"step {s}: {summary(err)}")
+        failures.append((s, summary(err)))
         continue
       if failures:
-        warnings.warn(f"checkpoint {failures[0]} in {path} is damaged; using step {s}, "
-                      f"the newest intact one", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"checkpoint step {failures[0][0]} in {path} is damaged "
+                      f"({failures[0][1]}); using step {s}, the newest intact one",
+                      RuntimeWarning, stacklevel=2)
       return out.state["params"]
   finally:
     mngr.close()
   hint = ("Use --which last, or retrain the stage." if which == "best"
           else "Retrain the stage (or pick another run).")
-  raise CheckpointError(f"cannot read the checkpoint in {path} ({'; '.join(failures)})", hint)
+  why = "; ".join(f"step {s}: {text}" for s, text in failures)
+  raise CheckpointError(f"cannot read the checkpoint in {path} ({why})", hint)

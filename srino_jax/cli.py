@@ -40,6 +40,7 @@ API:
       a folder, and (OutputError) a destination whose nearest existing parent is not a
       folder or not writable (a probe file is created and removed there, so read-only
       mounts are caught even for root). Creates nothing.
+  handle_signals, deferred_signals, check_interrupted: from `srino_jax.signals`:
   deferred_signals() -> context manager
       Within the block (around JAX work: compilation, training steps, sampler calls) a
       SIGINT/SIGTERM received under `run` only sets a flag; `check_interrupted()` raises
@@ -62,18 +63,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import os
 import pathlib
-import signal
 import sys
 import tempfile
-import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 from srino_jax.errors import (InputError, Interrupted, MissingInputError, OutputError,
                               OutputExistsError, SrinoError, UsageError, exit_code_of)
+from srino_jax.signals import check_interrupted, deferred_signals, handle_signals
 
 __all__ = ["make_parser", "run", "check_writable", "reading", "check_positive", "positive_int",
            "nonnegative_int", "positive_float", "unit_fraction", "print_error",
@@ -153,70 +152,6 @@ def _expected(exc: BaseException) -> int | None:
   if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
     return OutputError.exit_code
   return None
-
-
-class _Deferral:
-  """Module state of `deferred_signals`: the nesting depth and the signal received."""
-
-  depth = 0
-  pending: int | None = None
-
-
-def _on_signal(signum, frame):
-  """The SIGINT/SIGTERM handler of `run`: raise, or only record while deferring."""
-  if _Deferral.depth > 0 and _Deferral.pending is None:
-    _Deferral.pending = int(signum)
-    name = signal.Signals(signum).name
-    # os.write: print() from a handler may re-enter a stream being written.
-    os.write(2, f"warning: {name} received: stopping at the next safe point (between "
-                f"steps); send it again to stop at once.\n".encode())
-    return
-  _Deferral.pending = None
-  raise Interrupted(signum)
-
-
-@contextlib.contextmanager
-def handle_signals() -> Iterator[None]:
-  """Within the block, SIGINT and SIGTERM raise `Interrupted` in the main thread (or, in a
-  `deferred_signals` block, at its next `check_interrupted`).
-
-  Outside the main thread (where Python cannot install handlers) this does nothing. The
-  previous handlers are restored on exit.
-  """
-  if threading.current_thread() is not threading.main_thread():
-    yield
-    return
-  old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-  try:
-    yield
-  finally:
-    for s, h in old.items():
-      signal.signal(s, h)
-    _Deferral.pending = None
-
-
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-  """Defers SIGINT/SIGTERM (as handled by `run`) to `check_interrupted` calls in the block.
-
-  Without `run`'s handlers (library use) signals behave as usual. Nests.
-
-  Raises:
-    Interrupted: on leaving the block normally when a signal arrived in it.
-  """
-  _Deferral.depth += 1
-  try:
-    yield
-  finally:
-    _Deferral.depth -= 1
-  check_interrupted()
-
-
-def check_interrupted() -> None:
-  """Raises `Interrupted` for a signal deferred by `deferred_signals` (once)."""
-  signum, _Deferral.pending = _Deferral.pending, None
-  if signum is not None:
-    raise Interrupted(signum)
 
 
 def run(main_fn: Callable[[argparse.Namespace], int | None], parser: argparse.ArgumentParser,
