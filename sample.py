@@ -7,21 +7,45 @@ Writes a PanCollection-style h5 with key `sr` (N x C x H x W, digital numbers) a
 --num-samples K > 1, `sr_std` (per-pixel standard deviation over the K samples); prints the
 quality table (reduced resolution when the input has `gt`, full resolution otherwise) with
 the classical baselines beside SRINO.
+
+Everything is checked before any compilation or sampling: the arguments, the run, the input
+(read and validated, and large enough for the table), the output (not existing without
+--overwrite, writable) and the checkpoint (loaded).
 """
 
 import argparse
+import logging
 import os
 import time
 
 import jax
+import numpy as np
 
-from srino_jax import inference, metrics, quicklook, sensors
+from srino_jax import baselines, cli, inference, metrics, quicklook, sensors
 from srino_jax.data.pancollection import write_pancollection
+from srino_jax.errors import CheckpointError, InputError, UsageError
+from srino_jax.training.stages import get_stage
+
+PROG = "python sample.py"
+EPILOG = """exit codes: 0 done (output written and the table printed), 2 bad arguments, 3 missing
+or bad input (or too small for the table: --no-table), 4 no usable run or checkpoint, 5 output
+exists (--overwrite) or cannot be written, 130 / 143 stopped by SIGINT / SIGTERM (nothing
+written, an existing output left as it was)."""
 
 
-def parse_args(argv=None):
-  p = argparse.ArgumentParser(description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+def _eta(text: str) -> float:
+  try:
+    value = float(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+  if not value >= 0 or value == float("inf"):
+    raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+  return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+  p = cli.make_parser(PROG, __doc__, epilog=EPILOG,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
   src = p.add_mutually_exclusive_group(required=True)
   src.add_argument("--workdir", help="training run folder (uses its best stage-2 checkpoint)")
   src.add_argument("--checkpoint", help="a run, stage or step checkpoint folder")
@@ -31,63 +55,122 @@ def parse_args(argv=None):
                  "stage folder given to --checkpoint)")
   p.add_argument("--input", required=True, help="PanCollection .h5 or MATLAB .mat scene")
   p.add_argument("--output", required=True, help="output .h5 (key sr, digital numbers)")
-  p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+  p.add_argument("--overwrite", action="store_true",
+                 help="replace an existing --output (and quick-looks in --png)")
   p.add_argument("--sensor", help="sensor of the input (default: the run's)")
   p.add_argument("--reduce", action="store_true",
                  help=".mat input: fuse its Wald reduction, scored against the original MS")
-  p.add_argument("--limit", type=int, help="fuse only the first N scenes of an .h5")
-  p.add_argument("--num-samples", type=int, default=1, help="K samples per scene (vmapped)")
-  p.add_argument("--steps", type=int, help="DDIM steps (default: the run's "
+  p.add_argument("--limit", type=cli.positive_int, help="fuse only the first N scenes of an .h5")
+  p.add_argument("--num-samples", type=cli.positive_int, default=1,
+                 help="K samples per scene (vmapped)")
+  p.add_argument("--steps", type=cli.positive_int, help="DDIM steps (default: the run's "
                  "config.diffusion.sample_steps)")
-  p.add_argument("--eta", type=float, help="DDIM eta (default: the run's; 0 = deterministic)")
+  p.add_argument("--eta", type=_eta, help="DDIM eta >= 0 (default: the run's; 0 = "
+                 "deterministic)")
   p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
   p.add_argument("--guidance", choices=("none", "spatial", "spectral", "both", "gradient"),
                  help="the guidance mode expected: refused unless the model was trained with "
                  "it (a guidance ablation is a model trained with that mode)")
-  p.add_argument("--batch-size", type=int, default=1, help="scenes per sampler call")
+  p.add_argument("--batch-size", type=cli.positive_int, default=1,
+                 help="scenes per sampler call")
   p.add_argument("--methods", default="exp,brovey,gsa,mtf-glp-hpm",
                  help="baselines in the table, comma-separated ('' for none)")
   p.add_argument("--no-clip", action="store_true",
                  help="score the fused images unclipped (default: clipped to [0, 2^bits] as "
                  "the toolbox's th_values)")
+  p.add_argument("--no-table", action="store_true",
+                 help="write the output without the quality table (e.g. scenes too small for "
+                 "its 32 x 32 blocks)")
   p.add_argument("--png", help="folder for RGB quick-looks (PAN | EXP | SRINO | GT)")
-  return p.parse_args(argv)
+  return p
 
 
-def main(argv=None):
-  args = parse_args(argv)
-  if os.path.exists(args.output) and not args.overwrite:
-    raise SystemExit(f"error: {args.output} exists (pass --overwrite to replace it)")
-  run, params = inference.load_trained(args.workdir, args.checkpoint, which=args.which,
-                                       stage=args.stage)
+def _check_run(args):
+  """(run config, model sensor, input sensor); refuses what the run cannot do."""
   try:
-    inference.check_guidance(run, args.guidance)
+    config, _, _ = inference.find_run(args.workdir, args.checkpoint)
+  except FileNotFoundError as err:
+    raise CheckpointError(str(err), "Give a run folder written by train.py.") from None
+  except ValueError as err:  # an unreadable config.json
+    raise CheckpointError(str(err), "Give a run folder written by train.py.") from None
+  try:
+    inference.check_guidance(config, args.guidance)
+    if args.stage is not None:
+      get_stage(args.stage)
+    trained = sensors.get_sensor(inference.model_sensor(config))
+    sensor = sensors.get_sensor(args.sensor or trained.name)
   except ValueError as err:
-    raise SystemExit(f"error: {err}") from None
-  trained = sensors.get_sensor(inference.model_sensor(run))
-  sensor = sensors.get_sensor(args.sensor or inference.model_sensor(run))
+    raise UsageError(str(err), f"See {PROG} --help.") from None
   if sensor.bands != trained.bands:
-    raise SystemExit(f"error: the model fuses {trained.bands} bands, "
-                     f"sensor {sensor.name} has {sensor.bands}")
-  data = inference.read_inputs(args.input, sensor, reduce=args.reduce, limit=args.limit)
-  t0 = time.perf_counter()
-  mean, std = inference.fuse_scenes(run, params, data, jax.random.PRNGKey(args.seed),
-                                    args.num_samples, args.steps, args.eta, args.guidance,
-                                    args.batch_size)
-  seconds = (time.perf_counter() - t0) / len(mean)
-  out = {"sr": mean, **({"sr_std": std} if args.num_samples > 1 else {})}
-  write_pancollection(args.output, out, sensor, overwrite=args.overwrite,
-                      extra={"source": os.path.abspath(args.input), "samples": args.num_samples})
-  print(f"wrote {args.output} ({len(mean)} scenes, {seconds:.2f} s per scene)")
+    raise UsageError(f"the model fuses {trained.bands} bands, sensor {sensor.name} has "
+                     f"{sensor.bands}", f"Give the run's sensor ({trained.name}) or omit --sensor.")
+  known = baselines.available_methods()
   methods = [m for m in args.methods.split(",") if m]
-  rows = inference.comparison_rows(data, mean, sensor, methods, seconds=seconds,
-                                   clip=not args.no_clip)
-  clip = "unclipped" if args.no_clip else "fused images clipped to [0, 2^bits]"
-  print(metrics.format_table(rows, title=f"{args.input} ({sensor.name}; {clip})"))
+  bad = [m for m in methods if m.lower().replace("_", "-") not in known]
+  if bad:
+    raise UsageError(f"--methods: unknown {', '.join(bad)}", f"Choose from {', '.join(known)}.")
+  return sensor, methods
+
+
+def _check_table(args, data, sensor) -> None:
+  """Scores the upsampled MS of the first scene as the table will score SRINO's output."""
+  one = {k: v[:1] for k, v in data.items()}
+  try:
+    inference.comparison_rows(one, one["lms"], sensor, methods=(), clip=not args.no_clip)
+  except ValueError as err:
+    h, w = data["pan"].shape[1:3]
+    raise InputError(f"{args.input}: the {h} x {w} PAN is too small for the quality table "
+                     f"({err})", "Pass --no-table to fuse it without the table.") from None
+
+
+def _main(args) -> int:
+  logging.getLogger("absl").setLevel(logging.WARNING if args.debug else logging.ERROR)
+  sensor, methods = _check_run(args)
+  with cli.reading(args.input):
+    data = inference.read_inputs(args.input, sensor, reduce=args.reduce, limit=args.limit)
+  n = len(data["pan"])
+  if not args.no_table:
+    _check_table(args, data, sensor)
+  cli.check_writable(args.output, args.overwrite)
+  if args.png:
+    for i in range(n):
+      cli.check_writable(os.path.join(args.png, f"scene_{i:03d}.png"), args.overwrite)
+  try:
+    run, params = inference.load_trained(args.workdir, args.checkpoint, which=args.which,
+                                         stage=args.stage)
+  except FileNotFoundError as err:
+    raise CheckpointError(str(err), "Train the stage first, or give another run.") from None
+  t0 = time.perf_counter()
+  # A signal during compilation or sampling stops between sampler calls, never inside JAX.
+  with cli.deferred_signals():
+    mean, std = inference.fuse_scenes(run, params, data, jax.random.PRNGKey(args.seed),
+                                      args.num_samples, args.steps, args.eta, args.guidance,
+                                      args.batch_size)
+  if not np.all(np.isfinite(mean)):
+    raise CheckpointError(f"the model's output holds {int(np.sum(~np.isfinite(mean)))} "
+                          f"NaN/Inf values: nothing written", "Check the run's training logs.")
+  seconds = (time.perf_counter() - t0) / n
+  out = {"sr": mean, **({"sr_std": std} if args.num_samples > 1 else {})}
+  # Digital numbers here: the writer's "unit" check (max <= 1.5) would refuse a model whose
+  # output overshoots, after all the sampling.
+  out = {k: np.asarray(v, np.float64) * sensor.max_value for k, v in out.items()}
+  write_pancollection(args.output, out, sensor, units="dn", overwrite=args.overwrite,
+                      extra={"source": os.path.abspath(args.input), "samples": args.num_samples})
+  print(f"wrote {args.output} ({n} scenes, {seconds:.2f} s per scene)")
+  if not args.no_table:
+    rows = inference.comparison_rows(data, mean, sensor, methods, seconds=seconds,
+                                     clip=not args.no_clip)
+    clip = "unclipped" if args.no_clip else "fused images clipped to [0, 2^bits]"
+    print(metrics.format_table(rows, title=f"{args.input} ({sensor.name}; {clip})"))
   if args.png:
     paths = quicklook.save_quicklooks(args.png, data, mean, sensor)
     print(f"wrote {len(paths)} quick-looks to {args.png}")
+  return 0
+
+
+def main(argv=None) -> int:
+  return cli.run(_main, build_parser(), argv)
 
 
 if __name__ == "__main__":
-  main()
+  raise SystemExit(main())

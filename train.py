@@ -7,26 +7,34 @@ r"""Trains SRINO: auxiliary networks (f_M2P, f_KE), stage 1 (backbone), stage 2 
 
 Re-running the same command resumes every unfinished stage from its latest checkpoint.
 Override any config field with --config.<group>.<field>=value (typed as the field; unknown
-fields are refused).
+fields are refused). Bad arguments, data or workdirs are refused before anything is written.
 """
 
 import argparse
 import logging
-import sys
+import os
 
-from srino_jax.training import configfile, loop, sharding, stages
+from srino_jax import cli
+from srino_jax.errors import MissingInputError, UsageError
+from srino_jax.training import configfile, loop, preflight, sharding, stages
+
+PROG = "python train.py"
+EXIT_CODES = """exit codes: 0 done, 2 bad arguments or config, 3 missing or bad data, 4 no usable
+checkpoint (a workdir of another model, a stage to train first), 5 workdir not writable or
+disk full, 130 / 143 stopped by SIGINT / SIGTERM (a checkpoint of the current step is saved
+first; re-run the same command to resume)."""
 
 
 def _fields_help() -> str:
   import configs.base  # noqa: PLC0415 - only for the help text
   fields = configfile.flat_fields(configs.base.get_config())
-  return "config fields and the paper's defaults (configs/base.py):\n" + "\n".join(
-      f"  --config.{name}={value!r}" for name, value in fields.items())
+  return EXIT_CODES + "\n\nconfig fields and the paper's defaults (configs/base.py):\n" + (
+      "\n".join(f"  --config.{name}={value!r}" for name, value in fields.items()))
 
 
-def parse_args(argv=None):
-  p = argparse.ArgumentParser(description=__doc__, epilog=_fields_help(),
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+  p = cli.make_parser(PROG, __doc__, epilog=_fields_help(),
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--config", required=True, metavar="PATH",
                  help="config file (configs/<name>.py) defining get_config()")
   p.add_argument("--workdir", help="output folder: checkpoints/, logs/ (TensorBoard + "
@@ -39,6 +47,17 @@ def parse_args(argv=None):
   p.add_argument("--multihost", action="store_true",
                  help="call jax.distributed.initialize() first (multi-host TPU/GPU runs)")
   p.add_argument("--quiet", action="store_true", help="no progress bars")
+  return p
+
+
+def parse_args(argv=None):
+  """(args, overrides): the flags, and the "a.b=v" of every --config.a.b=v / --config.a.b v.
+
+  Raises:
+    UsageError: an unknown flag, or a --config.<field> without a value.
+    SystemExit: --help (status 0).
+  """
+  p = build_parser()
   args, rest = p.parse_known_args(argv)
   overrides, i = [], 0
   while i < len(rest):  # --config.a.b=v or --config.a.b v
@@ -52,27 +71,52 @@ def parse_args(argv=None):
       item = f"{item}={rest[i]}"
     overrides.append(item)
     i += 1
+  args.overrides = overrides
   return args, overrides
 
 
-def main(argv=None):
-  args, overrides = parse_args(argv)
-  logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax logs every save at INFO
+class _Parser:
+  """What `cli.run` needs of a parser: parse_args, with the --config.* overrides kept."""
+
+  def parse_args(self, argv):
+    return parse_args(argv)[0]
+
+
+def _main(args) -> int:
+  # Orbax logs every save at INFO, and a failed background save as ERROR with its
+  # traceback before it re-raises it to us (reported once, as one line): quiet unless --debug.
+  logging.getLogger("absl").setLevel(logging.WARNING if args.debug else logging.CRITICAL)
   try:
-    config = configfile.load_config(args.config, overrides)
-  except (FileNotFoundError, ValueError) as err:
-    sys.exit(f"error: {err}")
+    config = configfile.load_config(args.config, args.overrides)
+  except FileNotFoundError as err:
+    raise MissingInputError(str(err), "Check the --config path.", file=args.config) from None
+  except ValueError as err:
+    raise UsageError(str(err), "See python train.py --help for the config fields.") from None
   if args.print_config:
     print(config)
-    return
+    return 0
   if args.workdir is None:
-    sys.exit("error: --workdir is required")
+    raise UsageError("--workdir is required to train", "Give the run's output folder.")
+  todo = stages.SRINO_STAGES if args.stage == "all" else (args.stage,)
+  # Everything that can be checked is checked before the workdir is created.
+  preflight.check_config(config, todo)
+  preflight.check_workdir(config, args.workdir, todo)
   if args.multihost:
     sharding.initialize_distributed()
-  loop.prepare_data(config)
-  todo = stages.SRINO_STAGES if args.stage == "all" else (args.stage,)
-  loop.train(config, args.workdir, todo, progress=not args.quiet)
+  with cli.reading(config.data.root):
+    loop.prepare_data(config)
+  preflight.check_data(config)
+  # SIGINT/SIGTERM during training stop at the next step boundary (never inside JAX), after
+  # a checkpoint of the current step.
+  with cli.deferred_signals():
+    loop.train(config, args.workdir, todo, progress=not args.quiet)
+  print(f"trained {', '.join(todo)} in {os.path.abspath(args.workdir)}")
+  return 0
+
+
+def main(argv=None) -> int:
+  return cli.run(_main, _Parser(), argv)
 
 
 if __name__ == "__main__":
-  main()
+  raise SystemExit(main())

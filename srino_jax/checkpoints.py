@@ -12,17 +12,29 @@ Layout under a stage directory:
 
 `meta` is JSON (stage, step, seed, validation scores). The data order and the random keys
 are pure functions of (seed, step), so the step restores them too.
+
+Failures are reported as `srino_jax.errors`: a damaged latest checkpoint (a missing or
+truncated file) is named in one warning and the newest intact one is used instead (the
+damaged step folder is moved to `<dir>/damaged/`, never deleted); no intact checkpoint is a
+`CheckpointError`; a full disk during a save is an `OutputError` naming the step and the last
+checkpoint that is still intact.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import shutil
+import warnings
 from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
 
-__all__ = ["StageCheckpoints", "restore_params"]
+from srino_jax.errors import CheckpointError, OutputError
+
+__all__ = ["StageCheckpoints", "restore_params", "write_errno", "summary"]
 
 
 class StageCheckpoints:
@@ -37,6 +49,7 @@ class StageCheckpoints:
     if best_mode not in ("max", "min"):
       raise ValueError(f"best_mode must be 'max' or 'min', not {best_mode!r}")
     self.directory = os.path.abspath(directory)
+    self._failed = False  # a save failed writing (reported once; close() stays quiet)
     self._last = ocp.CheckpointManager(
         os.path.join(self.directory, "last"),
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
@@ -56,13 +69,20 @@ class StageCheckpoints:
     """Saves `state` at `step` in last/, and in best/ when `score` is given (and wins)."""
     args = ocp.args.Composite(state=ocp.args.StandardSave(state),
                               meta=ocp.args.JsonSave(meta))
-    self._last.save(step, args=args, force=True)
-    if score is not None:
-      self._best.save(step, args=args, metrics={"score": float(score)}, force=True)
+    try:  # Orbax saves asynchronously: an earlier save's failure surfaces here too
+      self._last.save(step, args=args, force=True)
+      if score is not None:
+        self._best.save(step, args=args, metrics={"score": float(score)}, force=True)
+    except Exception as err:  # noqa: BLE001 - translated when it is a write error
+      raise self._write_error(err, step) from err
 
   def restore(self, target: Any, step: int | None = None, which: str = "last"
               ) -> tuple[Any, dict]:
     """Restores (state, meta) into the structure, dtypes and shardings of `target`.
+
+    The latest checkpoint of last/ (step None) falls back to the newest intact one when it
+    is damaged: one warning names the damaged step and the step used, and the damaged step
+    folders are moved to `<dir>/damaged/` (so that training can save that step again).
 
     Args:
       target: a state of the right structure (concrete or abstract arrays); optax states
@@ -72,26 +92,140 @@ class StageCheckpoints:
 
     Raises:
       FileNotFoundError: if there is no checkpoint to restore.
+      CheckpointError: the checkpoint asked for (or every one of last/) cannot be read.
     """
     mngr = {"last": self._last, "best": self._best}[which]
-    if step is None:
-      step = mngr.latest_step() if which == "last" else mngr.best_step()
-    if step is None:
-      raise FileNotFoundError(f"no checkpoint in {os.path.join(self.directory, which)}")
+    path = os.path.join(self.directory, which)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-    out = mngr.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
-    return out.state, dict(out.meta)
+    if step is not None or which == "best":
+      step = mngr.best_step() if step is None else step
+      if step is None:
+        raise FileNotFoundError(f"no checkpoint in {path}")
+      try:
+        return _restore(mngr, step, abstract)
+      except Exception as err:  # noqa: BLE001 - Orbax/TensorStore raise many kinds
+        raise CheckpointError(f"checkpoint step {step} in {path} cannot be read "
+                              f"({summary(err)})", "Pick another step or retrain.") from err
+    steps = sorted(mngr.all_steps(), reverse=True)
+    if not steps:
+      raise FileNotFoundError(f"no checkpoint in {path}")
+    damaged = []
+    for s in steps:  # newest first: fall back past damaged ones
+      try:
+        out = _restore(mngr, s, abstract)
+      except Exception as err:  # noqa: BLE001 - a damaged checkpoint; try the previous
+        damaged.append((s, summary(err)))
+        continue
+      if damaged:
+        moved = [self._set_aside(which, d) for d, _ in damaged]
+        warnings.warn(
+            f"checkpoint step {damaged[0][0]} in {path} is damaged ({damaged[0][1]}); "
+            f"resuming from step {s}, the newest intact one. Moved aside, not deleted: "
+            f"{', '.join(moved)}", RuntimeWarning, stacklevel=2)
+        mngr.reload()
+      return out
+    raise CheckpointError(
+        f"no intact checkpoint in {path}: " + "; ".join(f"step {d}: {why}" for d, why in damaged),
+        f"Move {self.directory} aside to train the stage from its start.")
+
+  def _set_aside(self, which: str, step: int) -> str:
+    """Moves the step folder to `<dir>/damaged/<which>-<step>[.n]`; returns the new path."""
+    src = os.path.join(self.directory, which, str(step))
+    base = os.path.join(self.directory, "damaged", f"{which}-{step}")
+    dest, n = base, 0
+    while os.path.exists(dest):
+      n += 1
+      dest = f"{base}.{n}"
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    shutil.move(src, dest)
+    return dest
 
   def wait(self) -> None:
-    """Blocks until asynchronous saves are on disk."""
-    self._last.wait_until_finished()
-    self._best.wait_until_finished()
+    """Blocks until asynchronous saves are on disk.
+
+    Raises:
+      OutputError: a save failed for lack of space (or permissions); the message names
+        the checkpoint still intact.
+    """
+    try:
+      self._last.wait_until_finished()
+      self._best.wait_until_finished()
+    except Exception as err:  # noqa: BLE001 - translated when it is a write error
+      raise self._write_error(err, None) from err
 
   def close(self) -> None:
-    self.wait()
-    self._last.close()
-    self._best.close()
+    """Waits for the saves and closes; after a reported write error, closes quietly."""
+    try:
+      if not self._failed:
+        self.wait()
+    finally:
+      for mngr in (self._last, self._best):
+        try:
+          mngr.close()
+        except Exception:  # noqa: BLE001 - the failure was reported once already
+          if not self._failed:
+            raise
+
+  def _write_error(self, err: Exception, step: int | None) -> Exception:
+    """An `OutputError` for a save that failed writing (disk full, read-only, no
+    permission), else `err` unchanged."""
+    code = write_errno(err)
+    if code is None:
+      return err
+    self._failed = True
+    try:  # earlier saves still in flight complete first: the intact step is then on disk
+      self._last.wait_until_finished()
+    except Exception:  # noqa: BLE001 - the failing save itself
+      pass
+    try:
+      self._last.reload()
+      intact = self._last.latest_step()
+    except Exception:  # noqa: BLE001 - only for the message
+      intact = None
+    what = {errno.ENOSPC: "no space left on the device"}.get(code, os.strerror(code).lower())
+    kept = (f"the last good checkpoint (step {intact}) is intact" if intact is not None
+            else "no checkpoint of this stage was completed")
+    # Saves are asynchronous: the failure may be an earlier step's, noticed at this one.
+    at = "" if step is None else f" (noticed saving step {step})"
+    return OutputError(f"{what} while saving a checkpoint in {self.directory}{at}; training "
+                       f"stopped and {kept}",
+                       "Free some space and rerun the same command to resume.",
+                       file=self.directory)
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM,
+                 getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def write_errno(err: BaseException) -> int | None:
+  """The errno of a failed write inside `err` (its chain, or TensorStore's text
+  "[os_error_code='28']" / "No space left on device"), if it is one of ENOSPC, EDQUOT,
+  EROFS, EACCES, EPERM; else None."""
+  seen = set()
+  while err is not None and id(err) not in seen:
+    seen.add(id(err))
+    if isinstance(err, OSError) and err.errno in _WRITE_ERRNOS:
+      return err.errno
+    match = re.search(r"os_error_code='?(\d+)", str(err))
+    if match and int(match.group(1)) in _WRITE_ERRNOS:
+      return int(match.group(1))
+    if "No space left on device" in str(err):
+      return errno.ENOSPC
+    err = err.__cause__ or err.__context__
+  return None
+
+
+def summary(err: BaseException, limit: int = 160) -> str:
+  """A one-line, at most `limit` characters, description of a restore failure."""
+  text = " ".join(str(err).split()) or type(err).__name__
+  text = text.split(" See full TensorStore details")[0]
+  return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _restore(mngr: ocp.CheckpointManager, step: int, abstract: Any) -> tuple[Any, dict]:
+  out = mngr.restore(step, args=ocp.args.Composite(
+      state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
+  return out.state, dict(out.meta)
 
 
 def restore_params(directory: str, template: Any, which: str = "last",
@@ -110,6 +244,8 @@ def restore_params(directory: str, template: Any, which: str = "last",
 
   Raises:
     FileNotFoundError: naming the folder when it holds no checkpoint (or not that step).
+    CheckpointError: the checkpoint is damaged or holds other shapes (a damaged latest of
+      last/ falls back to the newest intact step, with a warning).
   """
   if which not in ("last", "best"):
     raise ValueError(f"which must be 'last' or 'best', not {which!r}")
@@ -120,19 +256,36 @@ def restore_params(directory: str, template: Any, which: str = "last",
   mngr = ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(create=False))
   try:
     steps = mngr.all_steps()
+    chosen = step
     if step is None and steps:
       # best/ keeps a single checkpoint (max_to_keep=1, kept by score): its latest is the best.
-      step = mngr.latest_step()
-    if step is None or step not in steps:
+      chosen = mngr.latest_step()
+    if chosen is None or chosen not in steps:
       raise FileNotFoundError(f"no checkpoint{'' if step is None else f' at step {step}'} in "
                               f"{path} (steps: {sorted(steps)})")
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     abstract = {"params": jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), template)}
-    out = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
-        item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
-        partial_restore=True)))
+    # The latest of last/ falls back to older steps when damaged; a named step or best/ not.
+    candidates = ([chosen] if step is not None or which == "best"
+                  else sorted(steps, reverse=True))
+    failures = []
+    for s in candidates:
+      try:
+        out = mngr.restore(s, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
+            item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
+            partial_restore=True)))
+      except Exception as err:  # noqa: BLE001 - Orbax/TensorStore raise many kinds
+        failures.append((s, summary(err)))
+        continue
+      if failures:
+        warnings.warn(f"checkpoint step {failures[0][0]} in {path} is damaged "
+                      f"({failures[0][1]}); using step {s}, the newest intact one",
+                      RuntimeWarning, stacklevel=2)
+      return out.state["params"]
   finally:
     mngr.close()
-  return out.state["params"]
-
+  hint = ("Use --which last, or retrain the stage." if which == "best"
+          else "Retrain the stage (or pick another run).")
+  why = "; ".join(f"step {s}: {text}" for s, text in failures)
+  raise CheckpointError(f"cannot read the checkpoint in {path} ({why})", hint)

@@ -40,6 +40,15 @@ API:
       a folder, and (OutputError) a destination whose nearest existing parent is not a
       folder or not writable (a probe file is created and removed there, so read-only
       mounts are caught even for root). Creates nothing.
+  handle_signals, deferred_signals, check_interrupted: from `srino_jax.signals`:
+  deferred_signals() -> context manager
+      Within the block (around JAX work: compilation, training steps, sampler calls) a
+      SIGINT/SIGTERM received under `run` only sets a flag; `check_interrupted()` raises
+      `Interrupted` at the next safe point (between steps / sampler calls) and leaving the
+      block raises it too. Raising inside JAX (a compile, a garbage-collection callback)
+      could be swallowed or crash; a second signal still raises at once.
+  check_interrupted() -> None
+      Raises `Interrupted` if a signal was deferred (a no-op otherwise).
   reading(path=None) -> context manager
       Turns any exception raised inside (a reader's ValueError, a parser's error on a
       damaged file) into InputError / MissingInputError naming `path` (when the message
@@ -55,20 +64,19 @@ import argparse
 import contextlib
 import errno
 import pathlib
-import signal
 import sys
 import tempfile
-import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 from srino_jax.errors import (InputError, Interrupted, MissingInputError, OutputError,
                               OutputExistsError, SrinoError, UsageError, exit_code_of)
+from srino_jax.signals import check_interrupted, deferred_signals, handle_signals
 
 __all__ = ["make_parser", "run", "check_writable", "reading", "check_positive", "positive_int",
            "nonnegative_int", "positive_float", "unit_fraction", "print_error",
-           "message_of", "handle_signals"]
+           "message_of", "handle_signals", "deferred_signals", "check_interrupted"]
 
 _WRITE_ERRNOS = {errno.ENOSPC: ("no space left on the device",
                                 "Free some space or write to another disk."),
@@ -144,28 +152,6 @@ def _expected(exc: BaseException) -> int | None:
   if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
     return OutputError.exit_code
   return None
-
-
-@contextlib.contextmanager
-def handle_signals() -> Iterator[None]:
-  """Within the block, SIGINT and SIGTERM raise `Interrupted` in the main thread.
-
-  Outside the main thread (where Python cannot install handlers) this does nothing. The
-  previous handlers are restored on exit.
-  """
-  if threading.current_thread() is not threading.main_thread():
-    yield
-    return
-
-  def _raise(signum, frame):
-    raise Interrupted(signum)
-
-  old = {s: signal.signal(s, _raise) for s in (signal.SIGINT, signal.SIGTERM)}
-  try:
-    yield
-  finally:
-    for s, h in old.items():
-      signal.signal(s, h)
 
 
 def run(main_fn: Callable[[argparse.Namespace], int | None], parser: argparse.ArgumentParser,

@@ -20,7 +20,7 @@ import ml_collections
 import numpy as np
 import tqdm
 
-from srino_jax import sensors
+from srino_jax import cli, sensors
 from srino_jax.data.pancollection import read_pancollection
 from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene
 from srino_jax.metrics import evaluate_methods
@@ -222,6 +222,7 @@ def fuse_scenes(run: TrainedRun | ml_collections.ConfigDict, params: Any,
   n = data["pan"].shape[0]
   means, stds = [], []
   for i in tqdm.trange(0, n, batch_size, desc="sampling", disable=not progress):
+    cli.check_interrupted()  # a signal deferred by the caller stops between sampler calls
     idx = np.minimum(np.arange(i, i + batch_size), n - 1)  # pad the last batch: one compile
     scenes = {k: jnp.asarray(data[k][idx]) for k in ("lms", "ms", "pan")}
     keys = jnp.stack([jax.random.fold_in(key, int(j)) for j in idx])

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from srino_jax import sensors
+from srino_jax.atomic import atomic_output
 
 __all__ = ["stretch", "save_quicklooks"]
 
@@ -48,6 +49,7 @@ def save_quicklooks(out_dir: str, data: dict[str, np.ndarray], fused: np.ndarray
     gap = np.full((pan.shape[0], 4, 3), 255, np.uint8)
     row = np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1)
     path = os.path.join(out_dir, f"{prefix}_{i:03d}.png")
-    Image.fromarray(row).save(path)
+    with atomic_output(path) as tmp:  # never a half-written PNG under the name
+      Image.fromarray(row).save(tmp, format="PNG")
     paths.append(path)
   return paths

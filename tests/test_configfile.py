@@ -5,6 +5,7 @@ import importlib.util
 import pytest
 
 from conftest import REPO
+from srino_jax.errors import UsageError
 from srino_jax.training import configfile
 
 DEMO = str(REPO / "configs" / "demo.py")
@@ -72,9 +73,9 @@ def test_train_cli_keeps_its_flags_and_lists_every_field(capsys):
   assert (args.config, args.workdir, args.stage) == (DEMO, "w", "stage1")
   assert args.print_config and args.multihost and args.quiet
   assert overrides == ["model.width=16", "train.batch_size=4"]
-  with pytest.raises(SystemExit):
+  with pytest.raises(UsageError, match="stage3"):  # one line, exit 2 through cli.run
     train.parse_args(["--config", DEMO, "--stage", "stage3"])
-  with pytest.raises(SystemExit):
+  with pytest.raises(UsageError, match="stray"):
     train.parse_args(["--config", DEMO, "stray"])
   with pytest.raises(SystemExit):
     train.parse_args(["--help"])
@@ -82,7 +83,7 @@ def test_train_cli_keeps_its_flags_and_lists_every_field(capsys):
   for field, value in configfile.flat_fields(configfile.load_config(
       str(REPO / "configs" / "base.py"))).items():
     assert f"--config.{field}={value!r}" in help_text, field
-  train.main(["--config", DEMO, "--config.model.width=24", "--print_config"])
+  assert train.main(["--config", DEMO, "--config.model.width=24", "--print_config"]) == 0
   assert "width: 24" in capsys.readouterr().out
-  with pytest.raises(SystemExit, match="unknown config fields"):
-    train.main(["--config", DEMO, "--config.model.widht=24", "--print_config"])
+  assert train.main(["--config", DEMO, "--config.model.widht=24", "--print_config"]) == 2
+  assert "unknown config fields" in capsys.readouterr().err

@@ -29,9 +29,9 @@ def test_sample_writes_sr_in_digital_numbers(tiny_run, trained, tmp_path, capsys
   import h5py
   test = runs.data_path(tiny_run, "test")
   out = tmp_path / "sr.h5"
-  _sample_main()(["--workdir", trained, "--input", test, "--output", str(out),
-                  "--num-samples", "2", "--eta", "0.5", "--methods", "exp",
-                  "--png", str(tmp_path / "png")])
+  assert _sample_main()(["--workdir", trained, "--input", test, "--output", str(out),
+                         "--num-samples", "2", "--eta", "0.5", "--methods", "exp",
+                         "--png", str(tmp_path / "png")]) == 0
   with h5py.File(test) as src, h5py.File(out) as f:
     assert f["sr"].shape == src["lms"].shape  # N x C x H x W
     sr, lms, std = f["sr"][()], src["lms"][()], f["sr_std"][()]
@@ -43,33 +43,39 @@ def test_sample_writes_sr_in_digital_numbers(tiny_run, trained, tmp_path, capsys
   assert len(list((tmp_path / "png").glob("*.png"))) == 2
 
 
-def test_sample_refuses_to_overwrite_and_bad_inputs_write_nothing(tiny_run, trained, tmp_path):
+def test_sample_refuses_to_overwrite_and_bad_inputs_write_nothing(tiny_run, trained, tmp_path,
+                                                                  capsys):
   main = _sample_main()
   test = runs.data_path(tiny_run, "test")
   out = tmp_path / "sr.h5"
   out.write_bytes(b"keep me")
-  with pytest.raises(SystemExit, match="exists"):
-    main(["--workdir", trained, "--input", test, "--output", str(out)])
+
+  def fails(argv, code, needle):  # one line, its exit code (srino_jax.errors)
+    capsys.readouterr()
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert needle in err and err.startswith("error: ") and "Traceback" not in err
+
+  fails(["--workdir", trained, "--input", test, "--output", str(out)], 5, "exists")
   assert out.read_bytes() == b"keep me"
   fresh = tmp_path / "fresh.h5"
-  with pytest.raises(SystemExit, match="model fuses 4 bands, sensor WV3 has 8"):  # a 4-band model, an 8-band sensor
-    main(["--workdir", trained, "--input", test, "--output", str(fresh), "--sensor", "wv3"])
-  with pytest.raises(FileNotFoundError):
-    main(["--workdir", str(tmp_path / "no_run"), "--input", test, "--output", str(fresh)])
-  with pytest.raises(FileNotFoundError, match="missing.h5"):
-    main(["--workdir", trained, "--input", str(tmp_path / "missing.h5"), "--output",
-          str(fresh)])
+  fails(["--workdir", trained, "--input", test, "--output", str(fresh), "--sensor", "wv3"], 2,
+        "model fuses 4 bands, sensor WV3 has 8")  # a 4-band model, an 8-band sensor
+  fails(["--workdir", str(tmp_path / "no_run"), "--input", test, "--output", str(fresh)], 4,
+        "no_run")
+  fails(["--workdir", trained, "--input", str(tmp_path / "missing.h5"), "--output",
+         str(fresh)], 3, "missing.h5")
   assert not fresh.exists()
 
 
 def test_sample_refuses_a_guidance_mode_the_model_was_not_trained_with(tiny_run, trained,
-                                                                       tmp_path):
+                                                                       tmp_path, capsys):
   """Sampling a `both` model as `none` drops trained branches (a knockout), not the paper's
   retrained ablation: refused, naming both modes."""
   out = tmp_path / "sr.h5"
-  with pytest.raises(SystemExit, match="trained with guidance 'both', not 'none'"):
-    _sample_main()(["--workdir", trained, "--input", runs.data_path(tiny_run, "test"),
-                    "--output", str(out), "--guidance", "none"])
+  assert _sample_main()(["--workdir", trained, "--input", runs.data_path(tiny_run, "test"),
+                         "--output", str(out), "--guidance", "none"]) == 2
+  assert "trained with guidance 'both', not 'none'" in capsys.readouterr().err
   assert not out.exists()
   run, params = inference.load_trained(workdir=trained)
   data = inference.read_inputs(runs.data_path(tiny_run, "test"), "qb", limit=1)

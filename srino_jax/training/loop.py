@@ -26,7 +26,7 @@ import ml_collections
 import numpy as np
 import tqdm
 
-from srino_jax import checkpoints
+from srino_jax import checkpoints, cli
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.training import optim, sharding, validation
 from srino_jax.training import run as runs
@@ -112,13 +112,16 @@ def train_stage(config: ConfigDict, workdir: str, stage: str, max_steps: int | N
   ckpts = checkpoints.StageCheckpoints(runs.stage_dir(workdir, stage),
                                        keep=config.train.keep_checkpoints,
                                        best_mode="max" if record.higher_is_better else "min")
-  writer = MetricWriter(os.path.join(workdir, "logs", stage), enabled=jax.process_index() == 0)
+  writer = None
   try:
     params = initial_params(config, workdir, stage)
     state = sharding.replicate(TrainState.create(params, tx), mesh)
     if ckpts.latest_step() is not None:
-      state, _ = ckpts.restore(state)
+      state, _ = ckpts.restore(state)  # a damaged latest falls back to an intact one
     start = int(state.step)
+    # Steps the interrupted run logged after its last checkpoint are dropped: logged once.
+    writer = MetricWriter(os.path.join(workdir, "logs", stage),
+                          enabled=jax.process_index() == 0, resume_step=start)
     if start >= stop:
       return jax.device_get(state.params)
     train_step = make_train_step(record.bind_loss(cfg), tx, optim.param_labels(params, stage))
@@ -132,7 +135,8 @@ def train_stage(config: ConfigDict, workdir: str, stage: str, max_steps: int | N
     return jax.device_get(state.params)
   finally:
     ckpts.close()
-    writer.close()
+    if writer is not None:
+      writer.close()
 
 
 def _run_steps(ctx: _StageLoop, state: TrainState, start: int, stop: int) -> TrainState:
@@ -170,6 +174,7 @@ def _run_steps(ctx: _StageLoop, state: TrainState, start: int, stop: int) -> Tra
 
   try:
     for step in bar:
+      cli.check_interrupted()  # a deferred SIGINT/SIGTERM stops here, between steps
       batch = sharding.shard_batch(ctx.batches.batch(step), ctx.mesh)
       state, metrics = ctx.train_step(state, batch, jax.random.fold_in(ctx.key, step))
       pending.append(metrics)
@@ -187,14 +192,15 @@ def _run_steps(ctx: _StageLoop, state: TrainState, start: int, stop: int) -> Tra
       if done % loop.checkpoint_every == 0 or done == stop or score is not None:
         save(done, score)
   except KeyboardInterrupt:
-    # Keep the work done since the last checkpoint, unless the interrupt hit inside a step
-    # (the donated state is then gone and the last checkpoint is the resume point).
+    # Keep the work done since the last checkpoint (one save, waited for), unless the
+    # interrupt hit inside a step (the donated state is then gone and the last checkpoint
+    # is the resume point) or the save fails (the interrupt is what is reported).
     try:
-      if int(state.step) != last_good:
+      if start < int(state.step) != last_good:
         save(int(state.step), None)
-    except RuntimeError:
+      ckpts.wait()
+    except (RuntimeError, OSError, FloatingPointError):
       pass
-    ckpts.wait()
     raise
   finally:
     bar.close()

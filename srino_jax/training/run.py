@@ -24,12 +24,14 @@ from srino_jax.atomic import write_text_atomic
 from srino_jax.model import ModelConfig
 from srino_jax.training.stages import get_stage
 
-__all__ = ["model_config", "data_path", "stage_steps", "save_run_config", "read_run_config",
+__all__ = ["MODEL_FIELDS", "model_config", "data_path", "stage_steps", "save_run_config",
+           "read_run_config",
            "stage_dir", "stage_params", "param_template"]
 
 # Fields a workdir's config.json must agree on to be resumed or sampled (they fix the
 # parameter shapes and what the parameters mean).
-_MODEL_FIELDS = ("sensor", "model", "diffusion")
+MODEL_FIELDS = ("sensor", "model", "diffusion")
+_MODEL_FIELDS = MODEL_FIELDS
 
 
 def model_config(config: ml_collections.ConfigDict) -> ModelConfig:

@@ -1,0 +1,69 @@
+"""srino_jax.signals: under cli.run's handlers a signal raises Interrupted at once, or, in a
+deferred_signals block, at the next check_interrupted / the end of the block; a second
+signal raises at once; library use (no handlers installed) is left alone."""
+
+import os
+import signal
+
+import pytest
+
+from srino_jax import cli, signals
+from srino_jax.errors import Interrupted
+
+
+def _kill(sig):
+  os.kill(os.getpid(), sig)  # the handler runs at the next bytecode of the main thread
+
+
+def test_a_deferred_signal_is_raised_at_the_next_check():
+  seen = []
+  with signals.handle_signals():
+    with pytest.raises(Interrupted) as info:
+      with signals.deferred_signals():
+        _kill(signal.SIGTERM)
+        seen.append("after kill")  # not raised inside the block's work ...
+        signals.check_interrupted()  # ... but here
+        seen.append("after check")
+    assert info.value.exit_code == 143 and seen == ["after kill"]
+    signals.check_interrupted()  # raised once: nothing pending any more
+
+
+def test_leaving_the_block_raises_and_a_second_signal_raises_at_once(capfd):
+  before = signal.getsignal(signal.SIGTERM)
+  with signals.handle_signals():
+    with pytest.raises(Interrupted) as info:
+      with signals.deferred_signals():
+        _kill(signal.SIGINT)
+    assert info.value.exit_code == 130
+    assert "SIGINT received: stopping at the next safe point" in capfd.readouterr().err
+    steps = []
+    with pytest.raises(Interrupted):
+      with signals.deferred_signals():
+        _kill(signal.SIGTERM)
+        steps.append(1)
+        _kill(signal.SIGTERM)  # insisting: at once, not at the next check
+        steps.append(2)
+    assert steps == [1]
+  assert signal.getsignal(signal.SIGTERM) is before  # handlers restored
+
+
+def test_without_handlers_signals_behave_as_usual():
+  with pytest.raises(KeyboardInterrupt) as info:
+    with signals.deferred_signals():
+      _kill(signal.SIGINT)  # Python's default SIGINT handler: KeyboardInterrupt at once
+      signals.check_interrupted()
+  assert not isinstance(info.value, Interrupted)
+
+
+def test_cli_run_maps_a_deferred_signal_to_its_exit_code(capsys):
+  def work(args):
+    with cli.deferred_signals():
+      for step in range(3):
+        cli.check_interrupted()
+        if step == 1:
+          _kill(signal.SIGTERM)
+    return 0
+
+  assert cli.run(work, cli.make_parser("t", "test"), []) == 143
+  err = capsys.readouterr().err.strip().splitlines()
+  assert err[-1].startswith("error: interrupted by SIGTERM")
