@@ -98,7 +98,7 @@ def run(size: int, bands: int, repeats: int) -> dict:
     y_prev = cfg.diffusion.to_image(x0p, d[3])
     m2p = lambda img: model.apply({"params": p}, img, method=SRINO.pseudo_pan)
     return (spatial_residual(d[2], y_prev, m2p),
-            spectral_residual(d[3], y_prev, c["kernels"]))
+            spectral_residual(d[2], d[3], y_prev, c["kernels"]))
 
   timed = _time_interleaved({
       "backbone_forward": (backbone, (params, data)),

@@ -92,13 +92,14 @@ def test_spectral_residual_zero_when_lms_is_blurred_estimate():
   y_prev = jnp.asarray(rng.random((2, 16, 16, 4)), jnp.float32)
   kernels = jnp.asarray(_random_kernels(rng, 2, 11, 4))
   lms = apply_kernel(y_prev, kernels)
+  pan = jnp.mean(y_prev, axis=-1, keepdims=True)
   ke = kernels
-  r = spectral_residual(lms, y_prev, ke)
+  r = spectral_residual(pan, lms, y_prev, ke)
   chex.assert_shape(r, (2, 16, 16, 4))
   np.testing.assert_allclose(np.asarray(r), 0.0, atol=1e-6)
   # A different estimate gives exactly KE * (y - y_prev).
   shift = jnp.asarray(rng.random(y_prev.shape), jnp.float32)
-  np.testing.assert_allclose(np.asarray(spectral_residual(lms, y_prev + shift, ke)),
+  np.testing.assert_allclose(np.asarray(spectral_residual(pan, lms, y_prev + shift, ke)),
                              np.asarray(apply_kernel(shift, kernels)), atol=1e-5)
 
 

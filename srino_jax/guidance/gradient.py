@@ -41,7 +41,7 @@ def consistency_loss(x0_hat: jnp.ndarray, pan: jnp.ndarray, lms: jnp.ndarray,
   """
   y = lms + x0_hat
   spa = jnp.sum(jnp.square(spatial_residual(pan, y, m2p)))
-  spe = jnp.sum(jnp.square(spectral_residual(lms, y, kernels)))
+  spe = jnp.sum(jnp.square(spectral_residual(pan, lms, y, kernels)))
   return 0.5 * (spa + spe)
 
 

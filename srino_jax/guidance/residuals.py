@@ -99,11 +99,16 @@ def spatial_residual(pan: jnp.ndarray, y_prev: jnp.ndarray,
   return pan - pseudo
 
 
-def spectral_residual(lms: jnp.ndarray, y_prev: jnp.ndarray,
+def spectral_residual(pan: jnp.ndarray, lms: jnp.ndarray, y_prev: jnp.ndarray,
                       kernels: jnp.ndarray) -> jnp.ndarray:
   """Spectral consistency residual R_spe = (f_KE([P, L]) * Y_prev) - L (TGA spectral branch).
 
+  The call form `spectral_residual(pan, lms, y_prev, kernels)` is the one issue 4 named and
+  scripts use; P enters R_spe only through the kernels f_KE([P, L]), which the caller
+  computes once per image, so `pan` is checked for its grid but not otherwise read.
+
   Args:
+    pan: (B, H, W, 1) float32 PAN (on the grid of `lms`).
     lms: (B, H, W, C) float32 upsampled MS L.
     y_prev: (B, H, W, C) float32 current estimate L + X0_hat.
     kernels: the blur kernels f_KE([P, L]), (B, k, k, C) (or (k, k, C)). They depend on P
@@ -115,6 +120,9 @@ def spectral_residual(lms: jnp.ndarray, y_prev: jnp.ndarray,
   _check_nhwc(lms, "spectral_residual lms")
   if y_prev.shape != lms.shape:
     raise ValueError(f"spectral_residual: y_prev shape {y_prev.shape} differs from lms "
+                     f"{lms.shape}")
+  if pan.shape[:3] != lms.shape[:3]:
+    raise ValueError(f"spectral_residual: pan shape {pan.shape} is not on the grid of lms "
                      f"{lms.shape}")
   return apply_kernel(y_prev, kernels) - lms
 

@@ -109,7 +109,7 @@ class SRINO(nn.Module):
     """
     mode = self.cfg.mode
     r_spa = spatial_residual(pan, y_prev, self.m2p) if mode.spatial else None
-    r_spe = spectral_residual(lms, y_prev, conds["kernels"]) if mode.spectral else None
+    r_spe = spectral_residual(pan, lms, y_prev, conds["kernels"]) if mode.spectral else None
     h, temb = self.backbone.lift(x_t, self.backbone_condition(conds["hhat"], lms), t)  # <- H^
     for l in range(self.cfg.depth):
       h = self.tga.inject(l, h, conds["fused_v"][l], r_spa, r_spe)
