@@ -35,11 +35,13 @@ def peak_memory() -> float:
   return 0.0
 
 
-def _fill(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
-  """Invalid pixels replaced by the per-band mean of the valid ones (0 if none)."""
+def _fill(img: np.ndarray, valid: np.ndarray, core=(slice(None), slice(None))) -> np.ndarray:
+  """Invalid pixels replaced by the per-band mean of the valid ones in `core` (the window
+  without its wrapped margin, so a whole scene is filled with its own mean; 0 if none)."""
   if valid.all():
     return img
-  mean = img[valid].mean(0) if valid.any() else np.zeros(img.shape[-1])
+  inner, ok = img[core], valid[core]
+  mean = inner[ok].mean(0) if ok.any() else np.zeros(img.shape[-1])
   return np.where(valid[..., None], img, mean)
 
 
@@ -64,7 +66,7 @@ def fuse_window(pair: geo.ScenePair, method: SceneMethod, pan_src, ms_src,
   if not valid[crop].any():  # nothing to fuse: all nodata
     zeros = np.zeros(valid[crop].shape + (pair.bands,))
     return zeros, (zeros if method.samples > 1 else None), valid[crop]
-  ms = _fill(ms, ms_ok)
+  ms = _fill(ms, ms_ok, core)
   pan = _fill(pan, pan_ok)
   lms = interp23tap(ms, r)[m * r:m * r + ey1 - ey0, m * r:m * r + ex1 - ex0]
   mean, std = method.fuse(ms[core], lms, pan, index)

@@ -149,7 +149,7 @@ def open_pair(pan_path, ms_path, bands: str | None = None, nodata: float | None 
     return ScenePair(
         pan_path=str(pan_path), ms_path=str(ms_path), ratio=ratio, ms_bands=ms_bands,
         ms_row0=r0, ms_col0=c0, ms_rows=r1 - r0, ms_cols=c1 - c0, pan_row0=pr0,
-        pan_col0=pc0, transform=tp * rasterio.Affine.translation(pc0, pr0), crs=pan.crs,
+        pan_col0=pc0, transform=tp @ rasterio.Affine.translation(pc0, pr0), crs=pan.crs,
         dtype=ms.dtypes[ms_bands[0] - 1], pan_nodata=pan.nodata if nodata is None else nodata,
         ms_nodata=ms.nodata if nodata is None else nodata, descriptions=desc,
         offset=frac)

@@ -27,17 +27,19 @@ def interp_margin(ratio: int) -> int:
 
   Pass p (p = 0 .. log2(r) - 1) runs on the grid upsampled 2^p times and reads 6 samples on
   either side (the sample between x[i] and x[i+1] uses x[i-5] .. x[i+6]), i.e. 6 / 2^p MS
-  pixels; the reaches add up: 6 for r = 2, 9 for r = 4, 11 for r = 8.
+  pixels; the reaches add up to at most 6 for r = 2, 9 for r = 4, 11 for r = 8 (an upper
+  bound: the smallest exact margins, measured in tests/test_scene_tiling.py, are 6, 8, 10).
   """
   passes = int(ratio).bit_length() - 1
   return math.ceil(sum(_TAPS_PER_SIDE / 2 ** p for p in range(passes)))
 
 
 def tile_starts(n: int, tile: int, overlap: int, ratio: int) -> list[int]:
-  """Starts of tiles of `tile` pixels covering [0, n), neighbours overlapping >= `overlap`.
+  """Starts of the fewest tiles of `tile` pixels covering [0, n) with neighbours sharing at
+  least `overlap` pixels, spread evenly (so every overlap is about the same).
 
-  All tiles have the same size (the last one is moved back to end at n) so a jitted model
-  sees one shape; `tile`, `overlap` and n must be multiples of `ratio`.
+  All tiles have the same size so a jitted model sees one shape; `tile`, `overlap` and n
+  must be multiples of `ratio` (starts are too).
   """
   if tile >= n:
     return [0]
@@ -46,8 +48,10 @@ def tile_starts(n: int, tile: int, overlap: int, ratio: int) -> list[int]:
                      f"ratio {ratio}")
   if not 0 <= overlap < tile:
     raise ValueError(f"overlap {overlap} must be >= 0 and smaller than the tile {tile}")
-  starts = list(range(0, n - tile, tile - overlap))
-  return starts + [n - tile]
+  k = -(-(n - tile) // (tile - overlap)) + 1
+  # floor(i s) steps by at most ceil(s) <= (tile - overlap) / ratio units of the ratio.
+  step = (n - tile) / ratio / (k - 1)
+  return [int(math.floor(i * step + 1e-9)) * ratio for i in range(k)]
 
 
 def ramp(length: int, rise: int, fall: int) -> np.ndarray:
