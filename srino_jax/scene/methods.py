@@ -32,14 +32,16 @@ __all__ = ["SceneMethod", "classical_method", "srino_method", "load_srino", "run
 # pixels of reach at r = 4, i.e. 36 PAN pixels); 64 covers both at r <= 4.
 CLASSICAL_HALO = 64
 
-# Working memory per output pixel and per band, bytes (float64 numpy temporaries of the
-# toolbox methods; measured on MTF-GLP-HPM, the heaviest common one, see benchmarks/scene.py),
-# and time per output pixel and band (2-core CPU).
-_CLASSICAL_BYTES = 180.0
-_CLASSICAL_SECONDS = 2.5e-7
-# SRINO per pixel, per unit of width, per sample (measured VmHWM and time, benchmarks/scene.py).
+# Working memory per fused pixel and band, bytes (the float64 numpy temporaries of the
+# toolbox methods; MTF-GLP-HPM, 8 bands, 1856^2 window: 3.23 GiB VmHWM, benchmarks/scene.py),
+# and time per fused pixel and band (this 2-core CPU: 81 tiles of 640^2 in 54 s).
+_CLASSICAL_BYTES = 120.0
+_CLASSICAL_SECONDS = 2.0e-7
+# SRINO per pixel, per unit of model width, per sample: VmHWM 1.09 GiB for the demo width
+# (32) at 512^2 and 5.1 GB for the paper width (64) at 1024^2 (issue 10) both give ~80 B;
+# time per pixel, width and DDIM step ~1.4e-7 (paper) to 2.1e-7 s (demo) on this CPU.
 _SRINO_BYTES_PER_WIDTH = 80.0
-_SRINO_SECONDS_PER_WIDTH_STEP = 1.5e-8
+_SRINO_SECONDS_PER_WIDTH_STEP = 1.8e-7
 
 Fuse = Callable[[np.ndarray, np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray | None]]
 
@@ -157,5 +159,5 @@ def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: i
   return SceneMethod(
       "srino", fuse, sensor, halo=0,
       bytes_per_pixel=_SRINO_BYTES_PER_WIDTH * width * num_samples,
-      seconds_per_pixel=_SRINO_SECONDS_PER_WIDTH_STEP * width * width * n_steps * num_samples,
+      seconds_per_pixel=_SRINO_SECONDS_PER_WIDTH_STEP * width * n_steps * num_samples,
       ratios=(sensor.ratio,), samples=num_samples)
