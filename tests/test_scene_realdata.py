@@ -118,3 +118,30 @@ def test_export_mat_has_the_toolbox_variables(ikonos_pair, tmp_path):
   assert [p.name for p in two] == ["y_1.mat", "y_2.mat"]
   with pytest.raises(FileExistsError):
     export.export_scenes(tmp_path / "x.mat", data, fused[None], "ikonos", 4)
+
+
+def test_cli_srino_path_with_samples_and_mat_export(ikonos_pair, tiny_srino, tmp_path,
+                                                    monkeypatch):
+  from srino_jax.scene import __main__ as cli
+  asked = {}
+
+  def fake_load(workdir=None, checkpoint=None, which="best"):
+    asked.update(workdir=workdir, checkpoint=checkpoint, which=which)
+    return tiny_srino  # the loading itself belongs to inference.load_trained
+
+  monkeypatch.setattr(methods, "load_srino", fake_load)
+  out = tmp_path / "sr.tif"
+  rc = cli.main(["--pan", ikonos_pair["pan"], "--ms", ikonos_pair["ms"], "--output", str(out),
+                 "--checkpoint", "runs/x", "--num-samples", "2", "--steps", "2",
+                 "--max-memory", "1.5G", "--export-mat", str(tmp_path / "sr.mat"),
+                 "--no-progress"])
+  assert rc == 0 and asked == {"workdir": None, "checkpoint": "runs/x", "which": "best"}
+  with rasterio.open(out) as m, rasterio.open(tmp_path / "sr_std.tif") as s:
+    fused, std = m.read(), s.read()
+    assert m.tags()["SRINO_METHOD"] == "srino" and m.tags()["SRINO_SAMPLES"] == "2"
+  mat = scipy.io.loadmat(tmp_path / "sr.mat")
+  np.testing.assert_array_equal(mat["I_SR"], np.moveaxis(fused, 0, -1))
+  assert mat["I_MS_LR"].shape == (64, 48, 4) and std.shape == fused.shape
+  # K > 1 asks for SRINO; a classical method refuses it.
+  assert cli.main(["--pan", ikonos_pair["pan"], "--ms", ikonos_pair["ms"], "--output",
+                   str(tmp_path / "c.tif"), "--method", "gsa", "--num-samples", "2"]) == 2
