@@ -81,6 +81,7 @@ class SceneWriter(contextlib.AbstractContextManager):
         BIGTIFF="IF_SAFER")
     self.descriptions, self.tags = tuple(descriptions), dict(tags or {})
     self._stack = contextlib.ExitStack()
+    self._pending, self._next_row = None, 0
 
   def __enter__(self):
     import rasterio
@@ -99,14 +100,36 @@ class SceneWriter(contextlib.AbstractContextManager):
     return self
 
   def write(self, row0: int, values: np.ndarray, valid: np.ndarray) -> None:
-    """Writes rows [row0, row0 + rows) from (rows, W, C) float values and a (rows, W) mask."""
-    from rasterio.windows import Window
+    """Writes rows [row0, row0 + rows) from (rows, W, C) float values and a (rows, W) mask.
+
+    Rows must arrive in order. They go to disk in whole rows of GeoTIFF tiles: a compressed
+    tile written half-filled would be rewritten (and its old bytes left in the file) when
+    its other half arrives; the rest waits in a buffer of fewer than BLOCK rows.
+    """
+    if row0 != self._next_row:
+      raise ValueError(f"rows must be written in order: got {row0}, expected {self._next_row}")
     data = to_dtype(values, valid, self.dtype, self.nodata)
-    self._dst.write(data, window=Window(0, row0, data.shape[2], data.shape[1]))
+    self._pending = np.concatenate([self._pending, data], axis=1) if self._pending is not None \
+        else data
+    self._next_row += data.shape[1]
+    full = self._pending.shape[1] // BLOCK * BLOCK
+    if self._next_row == self.profile["height"]:
+      full = self._pending.shape[1]
+    if full:
+      self._flush(full)
+
+  def _flush(self, rows: int) -> None:
+    from rasterio.windows import Window
+    top = self._next_row - self._pending.shape[1]
+    block, self._pending = self._pending[:, :rows], self._pending[:, rows:]
+    self._dst.write(block, window=Window(0, top, block.shape[2], rows))
 
   def __exit__(self, exc_type, exc, tb):
     try:
       self._dst.close()
+      if exc_type is None and self._next_row != self.profile["height"]:
+        raise RuntimeError(f"{self.path}: only {self._next_row} of "
+                           f"{self.profile['height']} rows were written")
       if exc_type is None and self.cog:
         import rasterio.shutil
         rasterio.shutil.copy(self._tmp, self._final_tmp, driver="COG", COMPRESS="DEFLATE",
