@@ -23,7 +23,13 @@ from srino_jax import sensors
 from srino_jax.baselines import available_methods
 from srino_jax.scene import export, fuse, geo, memory, methods, writer
 
-DEFAULT_OVERLAP = 64  # PAN pixels; chosen from the tiled-vs-whole measurement (report)
+# PAN pixels. Measured tiled (256^2 tiles) vs whole on the IKONOS 1024^2 PAN
+# (benchmarks/results/scene.md): exp is exact at any overlap (the halo covers its filters);
+# the global-statistics methods differ by their per-tile statistics, least at an actual
+# overlap of 64 (MTF-GLP-HPM mean 3.02 DN vs 3.34 at 0 and 3.07 at 128; GSA 4.83 vs 4.92 and
+# 4.90). An untrained SRINO's tiled-vs-whole difference (84-97 DN) equals its seed-to-seed
+# spread (87 DN), so it could not tell overlaps apart.
+DEFAULT_OVERLAP = 64
 
 
 def parse_args(argv=None) -> argparse.Namespace:
