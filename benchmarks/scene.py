@@ -54,6 +54,8 @@ def _method(case: str, samples: int = 1, steps: int | None = None):
   name, config = CASES[case]
   if name != "srino":
     return methods.classical_method(name, methods.generic_sensor(8, "uint16"))
+  from srino_jax.scene.__main__ import _enable_compile_cache
+  _enable_compile_cache()  # as the command line does: tiles after the first skip the compile
   import importlib
   from srino_jax.training.config import RunConfig
   module = importlib.import_module(config.replace("/", ".").removesuffix(".py"))
