@@ -88,12 +88,14 @@ def test_tiled_equals_whole_for_a_local_method_on_landsat(landsat, tmp_path):
 
 def test_integer_output_is_rounded_and_clipped_to_the_input_dtype(landsat, tmp_path):
   rc, out = _run(tmp_path, landsat["pan_path"], landsat["ms_path"], "--method", "brovey",
-                 "--nodata", "0", "--tile", "512")
+                 "--nodata", "0", "--tile", "512", "--cog")
   assert rc == 0
   with rasterio.open(out) as o:
     data = o.read()
     assert o.dtypes[0] == "uint16" and o.profile["compress"] == "deflate"
     assert o.profile["tiled"] and o.profile["blockxsize"] == 256
+    assert o.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and o.overviews(1) == [2, 4, 8]
+    assert o.nodata == 0 and o.crs.to_epsg() == 32616
   assert data[:, 100:, 100:].min() >= 1  # valid pixels never read as nodata 0
 
 
