@@ -49,6 +49,17 @@ def _write_pair(folder: pathlib.Path, size: int, bands: int = 8) -> tuple[str, s
   return tuple(paths)
 
 
+def _random_run(config: str, sensor: str | None = None):
+  """(run, random parameters) of a config file (the one place that builds a run here)."""
+  import importlib
+  from srino_jax.scene import methods
+  from srino_jax.training.config import RunConfig
+  module = importlib.import_module(config.replace("/", ".").removesuffix(".py"))
+  run = RunConfig.from_dict({**module.get_config().to_dict(),
+                             **({"sensor": sensor} if sensor else {})})
+  return run, methods.random_srino_params(run)
+
+
 def _method(case: str, samples: int = 1, steps: int | None = None):
   from srino_jax.scene import methods
   name, config = CASES[case]
@@ -56,12 +67,8 @@ def _method(case: str, samples: int = 1, steps: int | None = None):
     return methods.classical_method(name, methods.generic_sensor(8, "uint16"))
   from srino_jax.scene.__main__ import _enable_compile_cache
   _enable_compile_cache()  # as the command line does: tiles after the first skip the compile
-  import importlib
-  from srino_jax.training.config import RunConfig
-  module = importlib.import_module(config.replace("/", ".").removesuffix(".py"))
-  run = RunConfig.from_dict(module.get_config().to_dict())
-  return methods.srino_method(run, methods.random_srino_params(run), num_samples=samples,
-                              steps=steps)
+  run, params = _random_run(config)
+  return methods.srino_method(run, params, num_samples=samples, steps=steps)
 
 
 def worker(case: str, size: int, mode: str, budget: str, tile: str, steps: int | None
@@ -119,10 +126,7 @@ def overlap_study(overlaps=(0, 32, 64, 96, 128)) -> list[dict]:
   from srino_jax.metrics.q2n import q2n
   from srino_jax.scene import fuse, geo, memory, methods, tiling
   import rasterio
-  from srino_jax.training.config import RunConfig
-  from configs import demo
-  run = RunConfig.from_dict({**demo.get_config().to_dict(), "sensor": "ikonos"})
-  srino = methods.srino_method(run, methods.random_srino_params(run), steps=5)
+  srino = methods.srino_method(*_random_run("configs/demo.py", "ikonos"), steps=5)
   generic = methods.generic_sensor(4, "uint16")
   rows = []
   with tempfile.TemporaryDirectory() as tmp:
@@ -157,10 +161,7 @@ def seed_spread(side: int = 512) -> dict:
   from srino_jax.metrics.q2n import q2n
   from srino_jax.scene import fuse, geo, memory, methods
   import rasterio
-  from srino_jax.training.config import RunConfig
-  from configs import demo
-  run = RunConfig.from_dict({**demo.get_config().to_dict(), "sensor": "ikonos"})
-  params = methods.random_srino_params(run)
+  run, params = _random_run("configs/demo.py", "ikonos")
   outs = []
   with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
