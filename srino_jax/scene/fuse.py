@@ -22,6 +22,8 @@ from srino_jax.toolbox.interp import interp23tap
 
 __all__ = ["fuse_pair", "fuse_window", "peak_memory"]
 
+GDAL_CACHE_MB = 128
+
 
 def peak_memory() -> float:
   """This process's peak resident memory (VmHWM) in bytes, 0 where /proc is missing."""
@@ -115,7 +117,9 @@ def fuse_pair(pair: geo.ScenePair, method: SceneMethod, plan: Plan, output,
   common = dict(height=H, width=W, count=c, crs=pair.crs, transform=pair.transform,
                 descriptions=pair.descriptions, cog=cog, tags=tags)
   t0 = time.perf_counter()
-  with rasterio.open(pair.pan_path) as pan_src, rasterio.open(pair.ms_path) as ms_src, \
+  # GDAL keeps written blocks in its cache (default 5% of RAM) until it is full: cap it so
+  # the output does not pile up in memory on a large scene.
+  with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(pair.pan_path) as pan_src, rasterio.open(pair.ms_path) as ms_src, \
       SceneWriter(output, dtype=dtype or pair.dtype, nodata=nodata, **common) as out, \
       (SceneWriter(outputs[-1], dtype="float32", nodata=None, **common) if has_std
        else _Null()) as out_std, \

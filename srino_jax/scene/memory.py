@@ -14,6 +14,7 @@ import re
 __all__ = ["parse_size", "default_budget", "Plan", "plan_fusion", "format_bytes"]
 
 BASE_BYTES = 450e6  # interpreter + jax + rasterio, measured VmHWM of a 64^2 exp run
+GDAL_CACHE_BYTES = 128 * 2 ** 20  # fuse.GDAL_CACHE_MB: GDAL's block cache while writing
 _UNITS = {"": 1, "B": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}
 
 
@@ -70,7 +71,7 @@ def _estimate(method, tile_r: int, tile_c: int, width: int, channels: int) -> fl
   halo = 2 * method.halo
   work = method.bytes_per_pixel * (tile_r + halo) * (tile_c + halo)
   band = 8.0 * (tile_r * width * (channels + 1)) * 2  # sums + the band being released
-  return BASE_BYTES + work + band
+  return BASE_BYTES + GDAL_CACHE_BYTES + work + band
 
 
 def _count(n: int, tile: int, overlap: int) -> int:
