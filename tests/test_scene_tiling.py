@@ -98,3 +98,20 @@ def test_writer_flushes_whole_tile_rows_and_refuses_an_incomplete_image(tmp_path
     with writer.SceneWriter(tmp_path / "b.tif", **kw) as w:
       w.write(0, img[:70], np.ones((70, 40), bool))
   assert not (tmp_path / "b.tif").exists()
+
+
+def test_plan_shrinks_tiles_to_the_fewest_that_cover_and_fits_the_budget():
+  from srino_jax.scene import memory, methods
+  exp = methods.classical_method("exp", methods.generic_sensor(8, "uint16"))
+  plan = memory.plan_fusion(exp, 4096, 4096, 4, 2 ** 40, tile=1376, overlap=64)
+  # 1376 needs 4 tiles per axis; 4 tiles of 1072 cover 4096 with >= 64 of overlap.
+  assert (plan.tile_rows, plan.tiles) == (1072, 16)
+  starts = tiling.tile_starts(4096, 1072, 64, 4)
+  assert len(starts) == 4 and starts[-1] + 1072 == 4096
+  assert min(1072 - (b - a) for a, b in zip(starts, starts[1:])) >= 64
+  whole = memory.plan_fusion(exp, 4096, 4096, 4, 2 ** 40)
+  assert whole.whole and whole.peak_bytes > 16 * 120 * 4096 ** 2 / 2  # ~120 B per px band
+  small = memory.plan_fusion(exp, 4096, 4096, 4, memory.parse_size("2G"))
+  assert not small.whole and small.peak_bytes <= memory.parse_size("2G")
+  with pytest.raises(ValueError, match="more than --max-memory"):
+    memory.plan_fusion(exp, 4096, 4096, 4, memory.parse_size("100M"))

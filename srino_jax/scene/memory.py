@@ -78,10 +78,20 @@ def _count(n: int, tile: int, overlap: int) -> int:
   return 1 if tile >= n else -(-(n - tile) // (tile - overlap)) + 1
 
 
+def _fit(n: int, tile: int, overlap: int, step: int) -> int:
+  """The smallest tile (a multiple of `step`, at most `tile`) that covers n with as few
+  tiles as `tile` needs: 4 tiles of 1376 over 4096 become 4 of 1072 (a third less work)."""
+  if tile >= n:
+    return n
+  k = _count(n, tile, overlap)
+  return min(tile, -(-(n + (k - 1) * overlap) // (k * step)) * step)
+
+
 def plan_fusion(method, height: int, width: int, ratio: int, budget: int,
                 tile: int | None = None, overlap: int = 64) -> Plan:
   """Whole scene when it fits `budget` (and no tile is forced), else the largest square
-  tile (a multiple of 8 r) that fits.
+  tile (a multiple of 8 r) that fits, shrunk per axis to the smallest that covers the scene
+  with as many tiles (`_fit`).
 
   Raises:
     ValueError: even the smallest tile does not fit the budget.
@@ -89,6 +99,7 @@ def plan_fusion(method, height: int, width: int, ratio: int, budget: int,
   channels = method.sensor.bands * (2 if method.samples > 1 else 1)
   unit = 8 * ratio
   overlap = -(-overlap // ratio) * ratio  # whole MS pixels
+  forced = tile is not None
   if tile is None and _estimate(method, height, width, width, channels) <= budget:
     tr, tc = height, width
   else:
@@ -97,10 +108,15 @@ def plan_fusion(method, height: int, width: int, ratio: int, budget: int,
       while (tile + unit < max(height, width) and
              _estimate(method, tile + unit, tile + unit, width, channels) <= budget):
         tile += unit
-    tile = max(unit, tile // ratio * ratio)
+      need = _estimate(method, tile, tile, width, channels)
+      if need > budget:
+        raise ValueError(f"{method.name}: even a {tile} x {tile} tile needs about "
+                         f"{format_bytes(need)}, more than --max-memory {format_bytes(budget)}")
+    step = ratio if forced else unit
+    tile = max(step, tile // step * step)
     if overlap >= tile:
       raise ValueError(f"--overlap {overlap} must be smaller than the tile {tile}")
-    tr, tc = min(tile, height), min(tile, width)
+    tr, tc = _fit(height, tile, overlap, step), _fit(width, tile, overlap, step)
   peak = _estimate(method, tr, tc, width, channels)
   if peak > budget:
     raise ValueError(f"{method.name}: a {tr} x {tc} tile needs about {format_bytes(peak)}, "
