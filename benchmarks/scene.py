@@ -1,0 +1,260 @@
+"""Whole-scene fusion cost: time and peak memory (VmHWM) of python -m srino_jax.scene's path,
+and the tiled-vs-whole difference on a real 1024 x 1024 PAN scene (issue 10, items 3 and 8).
+
+  python benchmarks/scene.py --cases classical,demo --sizes 4096      # the cheap cases
+  python benchmarks/scene.py --cases paper --sizes 1024,2048          # heavy (minutes)
+  python benchmarks/scene.py --overlap-study                          # item 3 (IKONOS)
+
+Every case runs in its own subprocess (a fresh VmHWM) on a synthetic WV3-like GeoTIFF pair
+(8 bands, uint16, ratio 4; timing does not depend on the content) through the same
+`fuse_pair` the command line uses. SRINO cases use randomly initialised parameters of the
+demo-width (configs/demo.py) or paper-width (configs/wv3.py) model: the cost of sampling does
+not depend on training. Results are merged into benchmarks/results/scene.{json,md}.
+"""
+
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+REAL = ROOT.parent / "shared" / "realdata"
+sys.path.insert(0, str(ROOT))  # this checkout's srino_jax and configs, not an installed one
+CASES = {"classical": ("mtf-glp-hpm", None), "demo": ("srino", "configs/demo.py"),
+         "paper": ("srino", "configs/wv3.py")}
+
+
+def _write_pair(folder: pathlib.Path, size: int, bands: int = 8) -> tuple[str, str]:
+  """A smooth random uint16 PAN + MS pair (EPSG:32633, 0.5 m / 2 m), written in strips."""
+  import rasterio
+  from rasterio.transform import Affine
+  rng = np.random.default_rng(0)
+  paths = []
+  for name, n, c, px in (("pan", size, 1, 0.5), ("ms", size // 4, bands, 2.0)):
+    path = folder / f"{name}.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=n, width=n, count=c, dtype="uint16",
+                       crs="EPSG:32633", transform=Affine(px, 0, 5e5, 0, -px, 4e6),
+                       tiled=True, blockxsize=256, blockysize=256) as dst:
+      for r0 in range(0, n, 256):
+        rows = min(256, n - r0)
+        data = rng.integers(200, 1800, (c, rows, n)).astype("uint16")
+        dst.write(data, window=rasterio.windows.Window(0, r0, n, rows))
+    paths.append(str(path))
+  return tuple(paths)
+
+
+def _random_run(config: str, sensor: str | None = None):
+  """(run, random parameters) of a config file (the one place that builds a run here)."""
+  from srino_jax.scene import methods
+  from srino_jax.training import configfile
+  run = configfile.load_config(str(ROOT / config), [f"sensor={sensor}"] if sensor else [])
+  return run, methods.random_srino_params(run)
+
+
+def _method(case: str, samples: int = 1, steps: int | None = None):
+  from srino_jax.scene import methods
+  name, config = CASES[case]
+  if name != "srino":
+    return methods.classical_method(name, methods.generic_sensor(8, "uint16"))
+  from srino_jax.scene.__main__ import _enable_compile_cache
+  _enable_compile_cache()  # as the command line does: tiles after the first skip the compile
+  run, params = _random_run(config)
+  return methods.srino_method(run, params, num_samples=samples, steps=steps)
+
+
+def worker(case: str, size: int, mode: str, budget: str, tile: str, steps: int | None
+           ) -> dict:
+  """One measurement (runs in a fresh process). mode "whole" is skipped when the scene's
+  estimate exceeds the budget; "tiled" uses --tile (auto: the largest tile that fits)."""
+  from srino_jax.scene import fuse, geo, memory
+  row = {"case": case, "size": size, "mode": mode, "steps": steps or 25}
+  method = _method(case, steps=steps)
+  budget_b = memory.parse_size(budget)
+  if mode == "whole":
+    whole = memory._estimate(method, size, size, size, method.sensor.bands)
+    if whole > budget_b:
+      return {**row, "skipped": f"whole needs ~{whole / 2 ** 30:.1f} GiB > {budget}"}
+    plan = memory.plan_fusion(method, size, size, 4, 2 ** 40)
+  else:
+    if tile == "auto":  # the largest tile that fits, but never the whole scene
+      auto = memory.plan_fusion(method, size, size, 4, budget_b)
+      tile = min(auto.tile_rows, size // 2 + 64)
+    plan = memory.plan_fusion(method, size, size, 4, budget_b, tile=int(tile))
+  with tempfile.TemporaryDirectory(dir=ROOT / "benchmarks") as tmp:
+    pan, ms = _write_pair(pathlib.Path(tmp), size)
+    pair = geo.open_pair(pan, ms)
+    t0 = time.perf_counter()
+    summary = fuse.fuse_pair(pair, method, plan, pathlib.Path(tmp) / "out.tif",
+                             progress=False)
+  return {**row, "tiles": summary["tiles"], "tile": summary["tile"][0],
+          "overlap": plan.overlap, "seconds": round(time.perf_counter() - t0, 2),
+          "peak_gib": round(summary["peak_bytes"] / 2 ** 30, 3),
+          "estimated_gib": round(plan.peak_bytes / 2 ** 30, 3),
+          "estimated_seconds": round(plan.seconds, 1)}
+
+
+def _study_pair(tmp: pathlib.Path, side: int) -> tuple[str, str]:
+  """GeoTIFFs of the IKONOS scene's top-left side x side PAN (and its MS), made-up CRS."""
+  import rasterio
+  from rasterio.transform import Affine
+  from srino_jax.data.scenes import read_mat_scene
+  scene = read_mat_scene(REAL / "grip_imgIK.mat")
+  paths = []
+  for name, img, px in (("pan", scene["pan"][:side, :side], 1.0),
+                        ("ms", scene["ms"][:side // 4, :side // 4], 4.0)):
+    paths.append(str(tmp / f"{name}{side}.tif"))
+    with rasterio.open(paths[-1], "w", driver="GTiff", height=side // (4 if name == "ms" else 1),
+                       width=img.shape[1], count=img.shape[2], dtype="uint16",
+                       crs="EPSG:32633", transform=Affine(px, 0, 5e5, 0, -px, 4e6)) as d:
+      d.write(np.moveaxis(img, -1, 0).astype("uint16"))
+  return tuple(paths)
+
+
+def overlap_study(overlaps=(0, 32, 64, 96, 128)) -> list[dict]:
+  """Tiled vs whole on the IKONOS scene (never WV2: the default overlap is chosen from it):
+  classical methods on its 1024 x 1024 PAN with 256^2 tiles, and SRINO (demo width, random
+  parameters, 5 steps: the architecture's seams, not a trained model's) on 512 x 512."""
+  from srino_jax.metrics.q2n import q2n
+  from srino_jax.scene import fuse, geo, memory, methods, tiling
+  import rasterio
+  srino = methods.srino_method(*_random_run("configs/demo.py", "ikonos"), steps=5)
+  generic = methods.generic_sensor(4, "uint16")
+  rows = []
+  with tempfile.TemporaryDirectory() as tmp:
+    tmp = pathlib.Path(tmp)
+    for method, side, tile in [(methods.classical_method(n, generic), 1024, 256)
+                               for n in ("mtf-glp-hpm", "gsa", "exp")] + [(srino, 512, 256)]:
+      pair = geo.open_pair(*_study_pair(tmp, side))
+      outs, actual = {}, {}
+      for ov in (None,) + tuple(overlaps):
+        plan = memory.plan_fusion(method, side, side, 4, 2 ** 33,
+                                  tile=None if ov is None else tile, overlap=ov or 0)
+        starts = tiling.tile_starts(side, plan.tile_rows, plan.overlap, 4)
+        actual[ov] = min((tile - (b - a) for a, b in zip(starts, starts[1:])), default=0)
+        out = tmp / f"{method.name}_{ov}.tif"
+        fuse.fuse_pair(pair, method, plan, out, progress=False)
+        with rasterio.open(out) as o:
+          outs[ov] = np.moveaxis(o.read(), 0, -1).astype(np.float64)
+      for ov in overlaps:
+        d = np.abs(outs[ov] - outs[None])
+        rows.append({"method": method.name, "side": side, "tile": tile, "overlap": ov,
+                     "actual_overlap": int(actual[ov]),
+                     "max_abs_dn": round(float(d.max()), 2),
+                     "mean_abs_dn": round(float(d.mean()), 4),
+                     "q2n_tiled_vs_whole": round(float(q2n(outs[None], outs[ov])), 5)})
+        print(rows[-1], flush=True)
+  return rows
+
+
+def seed_spread(side: int = 512) -> dict:
+  """SRINO whole vs whole with another noise seed: the sampling spread that tiling's own
+  noise draws (one key per tile) add to any tiled-vs-whole difference."""
+  from srino_jax.metrics.q2n import q2n
+  from srino_jax.scene import fuse, geo, memory, methods
+  import rasterio
+  run, params = _random_run("configs/demo.py", "ikonos")
+  outs = []
+  with tempfile.TemporaryDirectory() as tmp:
+    tmp = pathlib.Path(tmp)
+    pair = geo.open_pair(*_study_pair(tmp, side))
+    for seed in (0, 1):
+      method = methods.srino_method(run, params, steps=5, seed=seed)
+      plan = memory.plan_fusion(method, side, side, 4, 2 ** 33)
+      fuse.fuse_pair(pair, method, plan, tmp / f"{seed}.tif", progress=False)
+      with rasterio.open(tmp / f"{seed}.tif") as o:
+        outs.append(np.moveaxis(o.read(), 0, -1).astype(np.float64))
+  d = np.abs(outs[1] - outs[0])
+  row = {"method": "srino", "side": side, "tile": side, "overlap": "seed 0 vs 1 (whole)",
+         "actual_overlap": "-", "max_abs_dn": round(float(d.max()), 2),
+         "mean_abs_dn": round(float(d.mean()), 4),
+         "q2n_tiled_vs_whole": round(float(q2n(outs[0], outs[1])), 5)}
+  print(row, flush=True)
+  return row
+
+
+def _merge(key: str, rows: list[dict]) -> None:
+  RESULTS.mkdir(parents=True, exist_ok=True)
+  path = RESULTS / "scene.json"
+  data = json.loads(path.read_text()) if path.exists() else {}
+  data[key] = rows
+  path.write_text(json.dumps(data, indent=1))
+  lines = ["# Whole-scene fusion (benchmarks/scene.py)", ""]
+  if data.get("cases"):
+    lines += ["| case | PAN size | steps | mode | tiles (side, overlap) | seconds | "
+              "peak GiB (VmHWM) | estimated GiB / s |", "|---|---|---|---|---|---|---|---|"]
+    for r in data["cases"]:
+      if "skipped" in r:
+        lines.append(f"| {r['case']} | {r['size']}^2 | {r['steps']} | {r['mode']} | - | "
+                     f"skipped: {r['skipped']} | - | - |")
+      else:
+        lines.append(f"| {r['case']} | {r['size']}^2 | {r['steps']} | {r['mode']} | "
+                     f"{r['tiles']} ({r['tile']}, {r['overlap']}) | {r['seconds']} | "
+                     f"{r['peak_gib']} | {r['estimated_gib']} / {r['estimated_seconds']} |")
+  if data.get("overlap"):
+    lines += ["", "Tiled (256^2 tiles) vs whole on the IKONOS scene (uint16 DN); srino = demo "
+              "width, random parameters, 5 steps:", "",
+              "| method | PAN side | --overlap (actual) | max abs DN | mean abs DN | "
+              "Q4 tiled vs whole |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['method']} | {r['side']} | {r['overlap']} ({r['actual_overlap']}) | "
+              f"{r['max_abs_dn']} | {r['mean_abs_dn']} | {r['q2n_tiled_vs_whole']} |"
+              for r in data["overlap"]]
+  (RESULTS / "scene.md").write_text("\n".join(lines) + "\n")
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--cases", default="classical,demo", help="classical,demo,paper")
+  p.add_argument("--sizes", default="4096", help="PAN sides, comma-separated")
+  p.add_argument("--modes", default="whole,tiled", help="whole,tiled")
+  p.add_argument("--budget", default="6G", help="memory budget (whole runs are skipped "
+                 "when their estimate exceeds it)")
+  p.add_argument("--tile", default="auto", help="tile side of the tiled runs (auto: the "
+                 "largest that fits the budget, at most half the scene plus the overlap)")
+  p.add_argument("--steps", type=int, help="SRINO DDIM steps (default 25); time scales "
+                 "linearly with it, memory does not")
+  p.add_argument("--overlap-study", action="store_true", help="item 3 on the IKONOS scene")
+  p.add_argument("--seed-spread", action="store_true",
+                 help="SRINO whole vs whole with another seed (the study's noise floor)")
+  p.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+  args = p.parse_args()
+  if args.worker:
+    case, size, mode, budget = args.worker
+    print(json.dumps(worker(case, int(size), mode, budget, args.tile, args.steps)))
+    return
+  if args.overlap_study:
+    _merge("overlap", overlap_study())
+    return
+  if args.seed_spread:
+    old = json.loads((RESULTS / "scene.json").read_text()).get("overlap", [])
+    _merge("overlap", [r for r in old if not str(r["overlap"]).startswith("seed")] +
+           [seed_spread()])
+    return
+  rows = []
+  old = json.loads((RESULTS / "scene.json").read_text()).get("cases", []) \
+      if (RESULTS / "scene.json").exists() else []
+  for case in args.cases.split(","):
+    for size in map(int, args.sizes.split(",")):
+      for mode in args.modes.split(","):
+        cmd = [sys.executable, __file__, "--worker", case, str(size), mode, args.budget,
+               "--tile", args.tile] + (["--steps", str(args.steps)] if args.steps else [])
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if res.returncode:
+          row = {"case": case, "size": size, "mode": mode, "error": res.stderr[-300:]}
+        else:
+          row = json.loads(res.stdout.strip().splitlines()[-1])
+        print(row, flush=True)
+        rows.append(row)
+  new = {(r["case"], r["size"], r["mode"], r.get("steps")) for r in rows}
+  keep = [r for r in old if (r["case"], r["size"], r["mode"], r.get("steps")) not in new]
+  _merge("cases", [r for r in keep + rows if "error" not in r])
+
+
+if __name__ == "__main__":
+  main()

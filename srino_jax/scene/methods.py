@@ -1,0 +1,170 @@
+"""Fusion methods for whole scenes: classical baselines by name, SRINO from a checkpoint.
+
+Every method is a `SceneMethod`: a function fusing one window (MS, its exact lms, PAN) in
+digital numbers, plus what the tiler and the memory estimate need to know about it. All
+SRINO-specific calls (loading a run, its sensor, random parameters, the sampler) live in
+this module.
+
+Classical methods under tiling: only `exp` is a purely local operator, so only it is exact
+tile by tile (the halo covers interp23tap and the MTF / box filters). Every other toolbox
+method also uses statistics of the whole image, which a tile computes over its own window:
+brovey, gs, bt-h (PAN moment matching, haze minimum), gsa, mtf-glp-fs, mtf-glp-hpm-r,
+mtf-glp-cbd (regressions), mtf-glp, mtf-glp-hpm, sfim (PAN matched per band to the MS mean
+and std) and bdsd (its regression block is the image height). Their tiled output differs
+from the whole-scene output by how much those statistics vary between tiles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+
+from srino_jax import baselines
+from srino_jax.sensors import Sensor, get_sensor
+
+__all__ = ["SceneMethod", "classical_method", "srino_method", "load_srino", "run_sensor",
+           "random_srino_params", "generic_sensor", "CLASSICAL_HALO"]
+
+# PAN pixels of context around a tile for the classical filters: the MTF filters are 41 x 41
+# (radius 20) and MTF-GLP's low-pass PAN goes through a decimation and interp23tap (9 MS
+# pixels of reach at r = 4, i.e. 36 PAN pixels); 64 covers both at r <= 4.
+CLASSICAL_HALO = 64
+
+# Working memory per fused pixel and band, bytes (the float64 numpy temporaries of the
+# toolbox methods; MTF-GLP-HPM, 8 bands, 1856^2 window: 3.23 GiB VmHWM, benchmarks/scene.py),
+# and time per fused pixel and band (this 2-core CPU: 81 tiles of 640^2 in 54 s).
+_CLASSICAL_BYTES = 120.0
+_CLASSICAL_SECONDS = 2.0e-7
+# SRINO per pixel, per unit of model width, per sample: VmHWM 1.09 GiB for the demo width
+# (32) at 512^2 and 5.1 GB for the paper width (64) at 1024^2 (issue 10) both give ~80 B;
+# time per pixel, width and DDIM step ~1.4e-7 (paper) to 2.1e-7 s (demo) on this CPU.
+_SRINO_BYTES_PER_WIDTH = 80.0
+_SRINO_SECONDS_PER_WIDTH_STEP = 1.8e-7
+
+Fuse = Callable[[np.ndarray, np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray | None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneMethod:
+  """A fusion method as the scene tiler sees it.
+
+  Attributes:
+    name: shown in messages and stored in the output's metadata.
+    fuse: (ms (h, w, C), lms (r h, r w, C), pan (r h, r w, 1), tile index) -> (mean, std or
+      None), float64 digital numbers (r h, r w, C); the tile index seeds the noise.
+    sensor: the sensor whose band count the MS must have.
+    halo: PAN pixels of context fused around each tile and discarded.
+    bytes_per_pixel: working memory per output pixel (estimate).
+    seconds_per_pixel: time per output pixel (estimate, this machine).
+    ratios: supported ratios (None: any power of two).
+    samples: K samples per pixel (std is returned when K > 1).
+  """
+
+  name: str
+  fuse: Fuse
+  sensor: Sensor
+  halo: int
+  bytes_per_pixel: float
+  seconds_per_pixel: float
+  ratios: tuple[int, ...] | None = None
+  samples: int = 1
+
+  def check_ratio(self, ratio: int, where: str) -> None:
+    ok = (ratio in self.ratios if self.ratios else ratio >= 2 and not ratio & (ratio - 1))
+    if not ok:
+      allowed = self.ratios or "powers of two"
+      raise ValueError(f"{where}: ratio {ratio} is not supported by {self.name} ({allowed})")
+
+
+def generic_sensor(bands: int, dtype: str) -> Sensor:
+  """A sensor for products without an entry: the toolbox's default MTF gains (0.3, PAN 0.15)
+  and the dtype's range as the maximum."""
+  dt = np.dtype(dtype)
+  top = float(np.iinfo(dt).max) if dt.kind in "ui" else 1.0
+  rgb = (min(2, bands - 1), min(1, bands - 1), 0)
+  return Sensor(f"GENERIC{bands}", bands, top, (0.3,) * bands, 0.15, rgb=rgb)
+
+
+def classical_method(name: str, sensor: Sensor) -> SceneMethod:
+  """A toolbox baseline (`baselines.available_methods()`) fed the tile's exact lms."""
+  key = str(name).lower().replace("_", "-")
+  if key not in baselines.METHODS:
+    raise ValueError(f"unknown method {name!r}; available: "
+                     f"{', '.join(baselines.available_methods())}")
+  impl = baselines.METHODS[key]
+
+  def fuse(ms, lms, pan, index):
+    del index
+    ratio = pan.shape[0] // ms.shape[0]
+    return np.asarray(impl(lms, pan, ms, sensor, ratio), np.float64), None
+
+  c = sensor.bands
+  return SceneMethod(key, fuse, sensor, CLASSICAL_HALO, _CLASSICAL_BYTES * c,
+                     _CLASSICAL_SECONDS * c)
+
+
+def load_srino(workdir: str | None = None, checkpoint: str | None = None,
+               which: str = "best") -> tuple[Any, Any]:
+  """(run, params) of a trained run (its best stage-2 checkpoint unless which='last')."""
+  from srino_jax import inference
+  return inference.load_trained(workdir=workdir, checkpoint=checkpoint, which=which)
+
+
+def run_sensor(run) -> str:
+  """The sensor name a run was trained on (the one place that reads it off the run)."""
+  from srino_jax import inference
+  return inference.model_sensor(run)
+
+
+def _model_config(run):
+  """The run's ModelConfig (a TrainedRun or a run's ConfigDict)."""
+  from srino_jax.training import run as runs
+  return runs.model_config(getattr(run, "config", run))
+
+
+def random_srino_params(run, seed: int = 0) -> Any:
+  """Randomly initialised parameters of a run's model (benchmarks and tests: the cost of
+  sampling does not depend on training)."""
+  import jax
+  from srino_jax import model
+  return model.init_params(_model_config(run), jax.random.PRNGKey(seed))
+
+
+def _model_width(run) -> int:
+  try:
+    return int(_model_config(run).width)
+  except Exception:  # an unknown run layout: assume the paper's width
+    return 64
+
+
+def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: int = 1,
+                 steps: int | None = None, seed: int = 0) -> SceneMethod:
+  """SRINO with `params`, fusing each tile with `inference.fuse_scenes` (model units =
+  digital numbers / the sensor's max)."""
+  import jax
+  from srino_jax import inference
+  trained = get_sensor(run_sensor(run))
+  sensor = trained if sensor is None else get_sensor(sensor)
+  if sensor.bands != trained.bands:
+    raise ValueError(f"the model fuses {trained.bands} bands ({trained.name}); sensor "
+                     f"{sensor.name} has {sensor.bands}")
+  root = jax.random.PRNGKey(seed)
+  scale = sensor.max_value
+
+  def fuse(ms, lms, pan, index):
+    data = {k: (np.asarray(v, np.float32) / scale)[None]
+            for k, v in (("ms", ms), ("lms", lms), ("pan", pan))}
+    mean, std = inference.fuse_scenes(run, params, data, jax.random.fold_in(root, index),
+                                      num_samples=num_samples, steps=steps, progress=False)
+    std = np.asarray(std[0], np.float64) * scale if num_samples > 1 else None
+    return np.asarray(mean[0], np.float64) * scale, std
+
+  width = _model_width(run)
+  n_steps = steps or 25
+  return SceneMethod(
+      "srino", fuse, sensor, halo=0,
+      bytes_per_pixel=_SRINO_BYTES_PER_WIDTH * width * num_samples,
+      seconds_per_pixel=_SRINO_SECONDS_PER_WIDTH_STEP * width * n_steps * num_samples,
+      ratios=(sensor.ratio,), samples=num_samples)

