@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
   args = parser.parse_args(argv)
   settings = {"both": (False, True), "on": (True,), "off": (False,)}[args.local]
   rows = []
-  for local in settings:
-    for size in args.sizes:
+  for size in args.sizes:  # off and on back to back per size: both see similar machine load
+    for local in settings:
       rows.append(time_sample(local, size, args.runs, args.stem_blocks))
       print(json.dumps(rows[-1]), flush=True)
   doublings, on_off = summarise(rows)
