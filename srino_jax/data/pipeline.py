@@ -21,13 +21,46 @@ import numpy as np
 from srino_jax.data.pancollection import PanCollectionFile
 from srino_jax.sensors import Sensor
 
-__all__ = ["TrainBatches", "eval_batches"]
+__all__ = ["BatchStream", "TrainBatches", "eval_batches"]
 
 TRAIN_KEYS = ("gt", "lms", "ms", "pan")
 _CROP_STREAM = 0x5EED_C0  # separates the crop random stream from the permutation stream
 
 
-class TrainBatches:
+class BatchStream:
+  """What every training batch source shares: `batch(step)` (a pure function of the seed
+  and the step, defined by the subclass), endless iteration from any step with optional
+  prefetching, and use as a context manager that closes the underlying files."""
+
+  prefetch: int = 0
+
+  def batch(self, step: int) -> dict[str, np.ndarray]:
+    raise NotImplementedError
+
+  def close(self) -> None:
+    raise NotImplementedError
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()
+
+  def iterate(self, start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
+    """Endless batches start_step, start_step + 1, ... (prefetched if `prefetch` > 0)."""
+    if self.prefetch <= 0:
+      step = start_step
+      while True:
+        yield self.batch(step)
+        step += 1
+    else:
+      yield from _prefetched(self.batch, start_step, self.prefetch)
+
+  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    return self.iterate(0)
+
+
+class TrainBatches(BatchStream):
   """Infinite, deterministic batch source over a reduced-resolution PanCollection file.
 
   Example:
@@ -76,12 +109,6 @@ class TrainBatches:
     self._perms: dict[int, np.ndarray] = {}
     self._lock = threading.Lock()
     self._crop = patch_size != stored[0] or patch_size != stored[1]
-
-  def __enter__(self) -> TrainBatches:
-    return self
-
-  def __exit__(self, *exc) -> None:
-    self.close()
 
   def close(self) -> None:
     self._file.close()
@@ -136,19 +163,6 @@ class TrainBatches:
     parts = [self._file.read_window(int(i), int(y), int(x), self.patch_size, keys=TRAIN_KEYS)
              for i, (y, x) in zip(idx, self.offsets(step))]
     return {k: np.concatenate([p[k] for p in parts]) for k in TRAIN_KEYS}
-
-  def iterate(self, start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
-    """Endless batches start_step, start_step + 1, ... (prefetched if `prefetch` > 0)."""
-    if self.prefetch <= 0:
-      step = start_step
-      while True:
-        yield self.batch(step)
-        step += 1
-    else:
-      yield from _prefetched(self.batch, start_step, self.prefetch)
-
-  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-    return self.iterate(0)
 
 
 def _prefetched(make, start_step: int, depth: int) -> Iterator:

@@ -14,13 +14,13 @@ exactly the batches of an uninterrupted one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from srino_jax.data.augment import augment_batch
 from srino_jax.data.pancollection import PanCollectionFile
-from srino_jax.data.pipeline import TRAIN_KEYS, _prefetched
+from srino_jax.data.pipeline import TRAIN_KEYS, BatchStream
 from srino_jax.sensors import Sensor
 
 __all__ = ["FileSource", "MixedBatches"]
@@ -70,7 +70,7 @@ class FileSource:
     self._file.close()
 
 
-class MixedBatches:
+class MixedBatches(BatchStream):
   """Infinite, deterministic batches mixing weighted sources, optionally augmented.
 
   Example:
@@ -116,12 +116,6 @@ class MixedBatches:
     self.augment = bool(augment)
     self.prefetch = int(prefetch)
 
-  def __enter__(self) -> MixedBatches:
-    return self
-
-  def __exit__(self, *exc) -> None:
-    self.close()
-
   def close(self) -> None:
     for s in self.sources:
       s.close()
@@ -154,16 +148,3 @@ class MixedBatches:
           out[k] = np.empty((self.batch_size,) + part[k].shape[1:], np.float32)
         out[k][pos] = part[k]
     return augment_batch(out, self.seed, step) if self.augment else out
-
-  def iterate(self, start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
-    """Endless batches start_step, start_step + 1, ... (prefetched if `prefetch` > 0)."""
-    if self.prefetch <= 0:
-      step = start_step
-      while True:
-        yield self.batch(step)
-        step += 1
-    else:
-      yield from _prefetched(self.batch, start_step, self.prefetch)
-
-  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-    return self.iterate(0)
