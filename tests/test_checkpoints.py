@@ -5,26 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from _toy_state import toy_batch as _batch, toy_loss as _loss, toy_params as _params
 from conftest import paper_optimizer
 from srino_jax import checkpoints
 from srino_jax.training.state import TrainState, make_train_step
-
-
-def _params(key=0):
-  k1, k2 = jax.random.split(jax.random.PRNGKey(key))
-  return {"backbone": {"w": jax.random.normal(k1, (3, 2))},
-          "tga": {"w": jax.random.normal(k2, (3, 2))}, "m2p": {}, "ke": {}}
-
-
-def _loss(params, batch, key):
-  pred = batch["x"] @ (params["backbone"]["w"] + params["tga"]["w"])
-  loss = jnp.mean(jnp.abs(pred - batch["y"]))
-  return loss, {"l1": loss}
-
-
-def _batch():
-  x = jnp.arange(12.0).reshape(4, 3) / 10
-  return {"x": x, "y": jnp.ones((4, 2))}
 
 
 def test_checkpoint_round_trip_is_exact(tmp_path):

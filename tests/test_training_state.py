@@ -7,27 +7,10 @@ import numpy as np
 import optax
 import pytest
 
+from _toy_state import toy_batch as _batch, toy_loss as _loss, toy_params as _params
 from conftest import paper_optimizer
 from srino_jax.training import optim
 from srino_jax.training.state import TrainState, make_eval_step, make_train_step
-
-
-def _params(key=0):
-  k1, k2 = jax.random.split(jax.random.PRNGKey(key))
-  return {"backbone": {"w": jax.random.normal(k1, (3, 2))},
-          "tga": {"w": jax.random.normal(k2, (3, 2))}, "m2p": {}, "ke": {}}
-
-
-def _loss(params, batch, key):
-  pred = batch["x"] @ (params["backbone"]["w"] + params["tga"]["w"])
-  noise = 0.0 * jax.random.normal(key, ())
-  loss = jnp.mean(jnp.abs(pred - batch["y"])) + noise
-  return loss, {"l1": loss}
-
-
-def _batch():
-  x = jnp.arange(12.0).reshape(4, 3) / 10
-  return {"x": x, "y": jnp.ones((4, 2))}
 
 
 def test_train_step_equals_a_hand_written_optax_update():
