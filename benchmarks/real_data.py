@@ -39,7 +39,7 @@ from srino_jax.atomic import write_text_atomic  # noqa: E402
 from srino_jax.data.holdout import HoldOut, split_scene  # noqa: E402
 from srino_jax.data.realscenes import RealScene  # noqa: E402
 from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene  # noqa: E402
-from srino_jax.training import configfile, loop, stages  # noqa: E402
+from srino_jax.training import configfile, loop, run as runs, stages  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WV2 = "pypansharpening_imgWV2.mat"
@@ -61,10 +61,16 @@ def _workdir(runs, name, seed, local):
   return os.path.join(runs, f"{name}{'' if local else '_nolocal'}_s{seed}")
 
 
+def _finished(config, workdir, stage):
+  """Whether `stage` trained to its configured step count in `workdir`."""
+  last = os.path.join(workdir, "checkpoints", stage, "last")
+  steps = [int(n) for n in os.listdir(last) if n.isdigit()] if os.path.isdir(last) else []
+  return bool(steps) and max(steps) >= runs.stage_steps(config, stage)
+
+
 def _train(config, workdir, todo, allow):
-  have = [s for s in todo if os.path.isdir(os.path.join(workdir, "checkpoints", s, "last"))]
   if not allow:
-    return len(have) == len(todo)
+    return all(_finished(config, workdir, s) for s in todo)
   t0 = time.perf_counter()
   loop.prepare_data(config)
   loop.train(config, workdir, todo, progress=False)
