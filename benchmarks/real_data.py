@@ -186,10 +186,11 @@ def _markdown(results, command, meta):
                 metrics.format_table(rows), "```", ""]
     ex = res["extras"]
     if ex:
+      share = 100 * ex["mean_pixel_std_relative"]
       lines += [f"SRINO seed {ex['seed']}: mean per-pixel std over K={ex['K']} samples "
-                f"{ex['mean_pixel_std']:.5f} (model units; {100 * ex['mean_pixel_std_relative']:.2f}"
-                f" % of the mean intensity)", "", "```", metrics.format_table(ex["rows"]), "```",
-                ""]
+                f"{ex['mean_pixel_std']:.5f} (model units; {share:.2f} % of the mean "
+                f"intensity); the mean of the K samples and the 1-step DDIM (the first-step "
+                f"prediction) scored:", "", "```", metrics.format_table(ex["rows"]), "```", ""]
   return "\n".join(lines)
 
 

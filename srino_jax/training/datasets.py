@@ -30,7 +30,8 @@ import numpy as np
 
 from srino_jax.data.holdout import HoldOut
 from srino_jax.data.pipeline import TrainBatches
-from srino_jax.data.realscenes import EVALUATION_ONLY, RealScene, RealSceneSource
+from srino_jax.data.realscenes import (DEFAULT_REALDATA, EVALUATION_ONLY, REAL_SCENES, RealScene,
+                                       RealSceneSource, resolve_scene_path)
 from srino_jax.data.sources import FileSource, MixedBatches
 from srino_jax.training import run as runs
 
@@ -107,8 +108,7 @@ def _refuse_evaluation_only(scene: str, path: pathlib.Path | None) -> None:
 
 
 def _scene_path(config, scene: str) -> pathlib.Path:
-  from srino_jax.data.realscenes import REAL_SCENES, resolve_scene_path  # noqa: PLC0415
-  root = config.data.get("realdata", "../shared/realdata")
+  root = config.data.get("realdata", DEFAULT_REALDATA)
   guess = pathlib.Path(root) / REAL_SCENES[scene][0] if scene in REAL_SCENES else \
       pathlib.Path(scene)
   _refuse_evaluation_only(scene, guess)
@@ -118,7 +118,7 @@ def _scene_path(config, scene: str) -> pathlib.Path:
 def _scene(config, scene: str, cache: dict) -> RealScene:
   if scene not in cache:
     _scene_path(config, scene)
-    cache[scene] = RealScene(scene, config.data.get("realdata", "../shared/realdata"),
+    cache[scene] = RealScene(scene, config.data.get("realdata", DEFAULT_REALDATA),
                              _holdout(config), flag=REALDATA_FLAG)
   return cache[scene]
 
