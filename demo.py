@@ -2,10 +2,12 @@
 
   python demo.py [--workdir runs/demo] [--fresh]
 
-Trains `configs/demo.py` (a tiny SRINO) on synthetic WorldView-3-like scenes on the CPU,
-then fuses (1) the synthetic reduced-resolution test scenes and (2) the real WorldView-2
-scene of ../shared/realdata at the Wald-reduced scale (evaluation only; skipped with a
-message when absent), printing SRINO beside the classical baselines. Re-running resumes.
+Trains `configs/demo.py` (a tiny SRINO, then the learned baselines PNN and FusionNet) on
+synthetic WorldView-3-like scenes on the CPU, plus the real WorldView-3 example of
+../shared/realdata when present, then fuses (1) the synthetic reduced-resolution test scenes
+and (2) the real WorldView-2 scene of ../shared/realdata at the Wald-reduced scale
+(evaluation only; skipped with a message when absent), printing SRINO and the learned
+baselines beside the classical ones. Re-running resumes.
 """
 
 import argparse
@@ -17,7 +19,7 @@ import time
 import jax
 
 from srino_jax import inference, metrics
-from srino_jax.training import configfile, loop, run as runs
+from srino_jax.training import configfile, datasets, loop, run as runs
 
 CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "demo.py"
 
@@ -29,7 +31,8 @@ def _table(run, params, data, sensor, title):
   t0 = time.perf_counter()
   fused, _ = inference.fuse_scenes(run, params, data, jax.random.PRNGKey(run.config.seed))
   seconds = (time.perf_counter() - t0) / len(fused)
-  rows = inference.comparison_rows(data, fused, sensor, seconds=seconds)
+  others = inference.learned_fusions(run, data)  # PNN, FusionNet trained in the same run
+  rows = inference.comparison_rows(data, fused, sensor, seconds=seconds, others=others)
   print(metrics.format_table(rows, title=f"{title}\n(fused images clipped to [0, 2^bits] as "
                              "the toolbox's th_values; no border cut)"), flush=True)
   return rows
@@ -46,7 +49,7 @@ def main():
   start = time.perf_counter()
   config = configfile.load_config(str(CONFIG))
   loop.prepare_data(config)
-  loop.train(config, args.workdir)
+  loop.train(config, args.workdir, loop.all_stages(config))
   trained = time.perf_counter()
   run, params = inference.load_trained(workdir=args.workdir)
   test = inference.read_inputs(runs.data_path(config, "test"), config.sensor)
@@ -57,7 +60,8 @@ def main():
   if os.path.exists(wv2):
     real = inference.read_inputs(wv2, "wv2", reduce=True)
     _table(run, params, real, "wv2", "Real WorldView-2 scene, Wald reduction "
-           "(MS 80x80 -> 320x320, GT = original MS; model trained on synthetic WV3 only)")
+           "(MS 80x80 -> 320x320, GT = original MS; models trained on synthetic WV3"
+           + (" + the real WV3 example)" if datasets.uses_sources(config) else " only)"))
   else:
     print(f"[skipped] real WV2 scene not found at {wv2}")
   print(f"demo: training {trained - start:.0f} s, total {time.perf_counter() - start:.0f} s")

@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                  help="scenes per sampler call")
   p.add_argument("--methods", default="exp,brovey,gsa,mtf-glp-hpm",
                  help="baselines in the table, comma-separated ('' for none)")
+  p.add_argument("--no-learned", action="store_true",
+                 help="leave out of the table the learned baselines (PNN, FusionNet) trained "
+                 "in the run folder (default: every one with a checkpoint there)")
   p.add_argument("--no-clip", action="store_true",
                  help="score the fused images unclipped (default: clipped to [0, 2^bits] as "
                  "the toolbox's th_values)")
@@ -158,8 +161,11 @@ def _main(args) -> int:
                       extra={"source": os.path.abspath(args.input), "samples": args.num_samples})
   print(f"wrote {args.output} ({n} scenes, {seconds:.2f} s per scene)")
   if not args.no_table:
+    # Learned baselines (PNN, FusionNet) trained in the same run folder join the table.
+    others = ({} if args.no_learned or run.stage != inference.DEFAULT_STAGE
+              else inference.learned_fusions(run, data))
     rows = inference.comparison_rows(data, mean, sensor, methods, seconds=seconds,
-                                     clip=not args.no_clip)
+                                     clip=not args.no_clip, others=others)
     clip = "unclipped" if args.no_clip else "fused images clipped to [0, 2^bits]"
     print(metrics.format_table(rows, title=f"{args.input} ({sensor.name}; {clip})"))
   if args.png:

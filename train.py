@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "metrics.jsonl), config.json; resumed if it exists (required to train)")
   p.add_argument("--stage", default="all", choices=["all", *stages.STAGES],
                  help="which stage to train; 'all' runs " + ", ".join(stages.SRINO_STAGES) +
-                 " in order")
+                 " in order, then the learned baselines named by config.train.baselines "
+                 "(e.g. pnn,fusionnet)")
   p.add_argument("--print_config", action="store_true",
                  help="print the resolved config and exit")
   p.add_argument("--multihost", action="store_true",
@@ -97,7 +98,7 @@ def _main(args) -> int:
     return 0
   if args.workdir is None:
     raise UsageError("--workdir is required to train", "Give the run's output folder.")
-  todo = stages.SRINO_STAGES if args.stage == "all" else (args.stage,)
+  todo = loop.all_stages(config) if args.stage == "all" else (args.stage,)
   # Everything that can be checked is checked before the workdir is created.
   preflight.check_config(config, todo)
   preflight.check_workdir(config, args.workdir, todo)

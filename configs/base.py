@@ -32,6 +32,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.synthetic_valid = 0
   config.data.synthetic_test = 0
   config.data.synthetic_test_size = 256
+  # Training sources (ours; empty = the single file `train` above, as the paper). Entries:
+  # ConfigDict(kind="real", scene=<name or .mat>, weight=w) or ConfigDict(kind="file",
+  # path=<file under root>, weight=w); see srino_jax/training/datasets.py and configs/real4.py.
+  config.data.sources = ml_collections.ConfigDict()
+  config.data.realdata = "../shared/realdata"  # folder of the real .mat scenes
+  config.data.holdout = 0.25               # share of each real scene held out (validation)
+  config.data.holdout_side = "bottom"      # top | bottom | left | right
+  config.data.augment = False              # dihedral flips/rotations of the sources' patches
 
   config.model = ml_collections.ConfigDict()
   config.model.backbone = "galerkin"       # galerkin | softmax | fno | cnn (ablations)
@@ -69,6 +77,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.aux_steps = 20_000          # iteration counts: ours (not stated in the paper)
   config.train.stage1_steps = 150_000
   config.train.stage2_steps = 100_000
+  config.train.pnn_steps = 20_000          # learned baselines (python train.py --stage pnn)
+  config.train.fusionnet_steps = 20_000
+  config.train.baselines = ""              # learned stages --stage all adds: "pnn,fusionnet"
   config.train.log_every = 100
   config.train.eval_every = 5_000
   config.train.eval_examples = 64          # validation patches sampled per evaluation

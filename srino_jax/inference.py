@@ -26,13 +26,16 @@ from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene
 from srino_jax.metrics import evaluate_methods
 from srino_jax.model import ModelConfig
 from srino_jax.training import run as runs
-from srino_jax.training.stages import get_stage
+from srino_jax.training.stages import LEARNED_STAGES, get_stage
 
 __all__ = ["TrainedRun", "find_run", "load_trained", "model_sensor", "check_guidance",
-           "read_inputs", "fuse_scenes", "comparison_rows"]
+           "read_inputs", "fuse_scenes", "comparison_rows", "LEARNED_LABELS", "learned_stages",
+           "learned_fusions"]
 
 # The stage whose parameters fuse scenes unless told otherwise: SRINO's last stage.
 DEFAULT_STAGE = "stage2"
+# Row names of the learned baselines in comparison tables.
+LEARNED_LABELS = {"pnn": "PNN", "fusionnet": "FusionNet"}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -233,10 +236,43 @@ def fuse_scenes(run: TrainedRun | ml_collections.ConfigDict, params: Any,
   return np.concatenate(means), np.concatenate(stds)
 
 
+def learned_stages(folder: str) -> list[str]:
+  """The learned baselines (`training.stages.LEARNED_STAGES`) with a checkpoint in the run
+  folder `folder`, in registry order."""
+  if not folder:
+    return []
+  return [s for s in LEARNED_STAGES
+          if os.path.isdir(os.path.join(runs.stage_dir(folder, s), "last"))]
+
+
+def learned_fusions(run: TrainedRun, data: dict[str, np.ndarray], which: str = "best",
+                    progress: bool = False) -> dict[str, np.ndarray]:
+  """Fuses `data` with every learned baseline trained in the run's folder.
+
+  Args:
+    run: a run read from disk (`load_trained`); its folder is searched.
+    data: NHWC model-unit arrays with lms, ms, pan.
+    which: "best" (by validation Q2n) or "last" checkpoint of each baseline.
+    progress: show progress bars.
+
+  Returns:
+    {row name (LEARNED_LABELS): (N, H, W, C) float32 model units}; empty without any.
+  """
+  out = {}
+  for stage in learned_stages(run.folder):
+    params = runs.stage_params(run.config, run.folder, stage, which=which)
+    learned = TrainedRun(run.config, run.folder, stage)
+    out[LEARNED_LABELS.get(stage, stage)] = fuse_scenes(
+        learned, params, data, jax.random.PRNGKey(0), progress=progress)[0]
+  return out
+
+
 def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
                     methods=("exp", "brovey", "gsa", "mtf-glp-hpm"), label: str = "SRINO",
-                    seconds: float | None = None, clip: bool = True) -> list[dict]:
-  """Table rows (`metrics.make_row`) for the baselines and `fused`, on the same scenes.
+                    seconds: float | None = None, clip: bool = True,
+                    others: dict[str, np.ndarray] | None = None) -> list[dict]:
+  """Table rows (`metrics.make_row`) for the baselines, `others` and `fused`, on the same
+  scenes.
 
   Reduced-resolution indices when `data` holds `gt`, full-resolution ones otherwise.
 
@@ -245,7 +281,9 @@ def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
     fused: (N, H, W, C) model units.
     sensor: sensor of the scenes (its max converts to digital numbers, as the indices expect).
     methods: classical baselines to run beside it (`baselines.available_methods()`).
-    label: the row name of `fused`.
+    label: the row name of `fused` (the last row).
+    others: more fused stacks (row name -> (N, H, W, C) model units), e.g. the learned
+      baselines' (`learned_fusions`), scored after the classical ones.
     seconds: fusion time per scene, kept in the row.
     clip: clip every fused image to [0, 2^bits] before scoring (the toolbox's th_values):
       ratio methods such as MTF-GLP-HPM divide by near-zero low-pass values in dark pixels
@@ -254,8 +292,10 @@ def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
   sensor = sensors.get_sensor(sensor)
   dn = {k: np.asarray(data[k], np.float64) * sensor.max_value
         for k in ("ms", "lms", "pan", "gt") if k in data}
+  stacks = {**(others or {}), label: fused}
   rows = evaluate_methods(dn, sensor, methods, clip=clip,
-                          fused={label: np.asarray(fused, np.float64) * sensor.max_value})
+                          fused={k: np.asarray(v, np.float64) * sensor.max_value
+                                 for k, v in stacks.items()})
   if seconds is not None:
     rows[-1]["seconds"] = float(seconds)
   return rows

@@ -28,13 +28,13 @@ import tqdm
 
 from srino_jax import checkpoints, cli
 from srino_jax.data.pipeline import TrainBatches
-from srino_jax.training import optim, sharding, validation
+from srino_jax.training import datasets, optim, sharding, validation
 from srino_jax.training import run as runs
 from srino_jax.training.logging import MetricWriter
 from srino_jax.training.stages import SRINO_STAGES, get_stage, stage_index
 from srino_jax.training.state import TrainState, make_train_step
 
-__all__ = ["prepare_data", "train", "train_stage"]
+__all__ = ["prepare_data", "train", "train_stage", "all_stages"]
 
 ConfigDict = ml_collections.ConfigDict
 
@@ -45,7 +45,8 @@ def prepare_data(config: ConfigDict) -> None:
   Raises:
     FileNotFoundError: naming each missing file (real data is never downloaded).
   """
-  needed = ("train", "valid")
+  datasets.check_sources(config, ("real",))  # an error naming the folder and the flag
+  needed = datasets.needed_files(config)
   missing = [runs.data_path(config, n) for n in needed
              if not os.path.exists(runs.data_path(config, n))]
   if missing and config.data.synthetic:
@@ -59,6 +60,14 @@ def prepare_data(config: ConfigDict) -> None:
     raise FileNotFoundError(
         f"data file(s) not found: {', '.join(missing)}. Point --config.data.root at your "
         "PanCollection folder (or make files with python -m srino_jax.data.make_dataset).")
+  datasets.check_sources(config, ("file",))
+
+
+def all_stages(config: ConfigDict) -> tuple[str, ...]:
+  """What `train.py --stage all` trains: SRINO's stages, then the learned baselines listed in
+  `config.train.baselines` (comma-separated, e.g. "pnn,fusionnet"; default none)."""
+  extra = [s.strip() for s in str(config.train.get("baselines", "")).split(",") if s.strip()]
+  return tuple(SRINO_STAGES) + tuple(get_stage(s).name for s in extra)
 
 
 def initial_params(config: ConfigDict, workdir: str, stage: str) -> Any:
@@ -126,11 +135,11 @@ def train_stage(config: ConfigDict, workdir: str, stage: str, max_steps: int | N
       return jax.device_get(state.params)
     train_step = make_train_step(record.bind_loss(cfg), tx, optim.param_labels(params, stage))
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), stage_index(stage))
-    with TrainBatches(runs.data_path(config, "train"), config.sensor, config.train.batch_size,
-                      patch_size=config.data.patch_size, seed=config.seed) as batches:
+    scenes: dict = {}  # real scenes read once for training and validation
+    with datasets.train_batches(config, scenes) as batches:
       ctx = _StageLoop(stage, config.seed, config.train, train_step,
-                       validation.make_validator(config, stage), batches, key, mesh, ckpts,
-                       writer, progress)
+                       validation.make_validator(config, stage, scenes=scenes), batches, key,
+                       mesh, ckpts, writer, progress)
       state = _run_steps(ctx, state, start, stop)
     return jax.device_get(state.params)
   finally:

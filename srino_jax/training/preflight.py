@@ -24,6 +24,7 @@ from srino_jax import cli
 from srino_jax.data.pancollection import PanCollectionFile
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.errors import CheckpointError, OutputError, UsageError
+from srino_jax.training import datasets
 from srino_jax.training import run as runs
 from srino_jax.training.stages import get_stage
 
@@ -67,15 +68,21 @@ def check_data(config: ConfigDict) -> None:
   Raises:
     MissingInputError / InputError: naming the file and the problem.
   """
-  train = runs.data_path(config, "train")
-  with cli.reading(train):
-    with TrainBatches(train, config.sensor, config.train.batch_size,
-                      patch_size=config.data.patch_size, seed=config.seed):
-      pass
-  valid = runs.data_path(config, "valid")
-  with cli.reading(valid):
-    with PanCollectionFile(valid, config.sensor):
-      pass
+  needed = datasets.needed_files(config)
+  if "train" in needed:
+    train = runs.data_path(config, "train")
+    with cli.reading(train):
+      with TrainBatches(train, config.sensor, config.train.batch_size,
+                        patch_size=config.data.patch_size, seed=config.seed):
+        pass
+  else:  # the sources: real scenes are read (and Wald-reduced) when training starts
+    with cli.reading(config.data.get("realdata", config.data.root)):
+      datasets.check_sources(config)
+  if "valid" in needed:
+    valid = runs.data_path(config, "valid")
+    with cli.reading(valid):
+      with PanCollectionFile(valid, config.sensor):
+        pass
 
 
 def check_workdir(config: ConfigDict, workdir: str, stages: Sequence[str]) -> None:

@@ -11,7 +11,8 @@ inference read it, so adding a stage (e.g. a learned baseline) is one `register_
 A stage's parameter tree is whatever its `init` returns (SRINO's: the groups backbone, tga,
 m2p, ke); `trains` names the top-level groups its optimizer moves, the others get zero
 updates. A learned baseline registers its own `init` (say {"pnn": ...}), trains=("pnn",),
-validation="fusion" and `fuse` = its forward pass.
+validation="fusion" and `fuse` = its forward pass: PNN and FusionNet are registered so
+("pnn", "fusionnet"; `train.py --stage pnn`).
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any, Callable, Mapping
 
 import jax
 
-from srino_jax import model as srino
+from srino_jax import learned, model as srino
 from srino_jax.model import ModelConfig
 
-__all__ = ["Stage", "STAGES", "SRINO_STAGES", "register_stage", "get_stage", "stage_index"]
+__all__ = ["Stage", "STAGES", "SRINO_STAGES", "LEARNED_STAGES", "register_stage", "get_stage",
+           "stage_index"]
 
 # loss(cfg, params, batch, key) -> (scalar loss, dict of scalar metrics); a batch mean.
 LossFn = Callable[[ModelConfig, Any, dict, jax.Array], tuple[jax.Array, dict]]
@@ -128,5 +130,14 @@ register_stage(Stage("stage2", srino.stage2_loss, trains=("tga",), init=srino.in
                      validation="fusion", higher_is_better=True, fuse=srino.sample,
                      inherits={"aux": ("m2p", "ke"), "stage1": ("backbone",)}))
 
-# What `train.py --stage all` runs, in order.
+# What `train.py --stage all` runs, in order (plus the learned baselines a config lists in
+# `train.baselines`).
 SRINO_STAGES: tuple[str, ...] = ("aux", "stage1", "stage2")
+
+# The learned baselines (`srino_jax.learned`): each trains its own parameter group on the same
+# batches, is validated by fusion (Q2n) and fuses with one forward pass. Registered after
+# SRINO's stages, so SRINO's random keys (`stage_index`) do not move.
+for _name, (_init, _loss, _fuse) in learned.LEARNED.items():
+  register_stage(Stage(_name, _loss, trains=(_name,), init=_init, validation="fusion",
+                       higher_is_better=True, fuse=_fuse))
+LEARNED_STAGES: tuple[str, ...] = tuple(learned.LEARNED)

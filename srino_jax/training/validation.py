@@ -18,6 +18,7 @@ import numpy as np
 
 from srino_jax import metrics, sensors
 from srino_jax.data.pancollection import read_pancollection
+from srino_jax.training import datasets
 from srino_jax.training import run as runs
 from srino_jax.training.stages import Stage, get_stage
 from srino_jax.training.state import make_eval_step
@@ -65,22 +66,29 @@ VALIDATORS: dict[str, Callable[..., Validator]] = {"loss": _loss_validator,
                                                    "fusion": _fusion_validator}
 
 
-def make_validator(config, stage: str, batch_size: int = 8) -> Validator:
+def make_validator(config, stage: str, batch_size: int = 8, scenes: dict | None = None
+                   ) -> Validator:
   """Returns `validate(params) -> dict` with a "score" entry used to pick the best checkpoint.
 
   Args:
     config: the run's ConfigDict (validation file, examples, sampling settings, seed).
     stage: a registered stage name; its `validation` picks the kind.
     batch_size: validation patches per call.
+    scenes: real scenes already read (`datasets.train_batches`'s cache).
+
+  The patches are the real sources' held-out blocks when the config has some
+  (`datasets.validation_data`), else the first `eval_examples` of the validation file.
 
   Raises:
     ValueError: the validation file has no `gt` (reduced resolution is needed).
   """
   record = get_stage(stage)
-  path = runs.data_path(config, "valid")
-  data = read_pancollection(path, config.sensor, limit=config.train.eval_examples)
-  if "gt" not in data:
-    raise ValueError(f"validation file {path} has no 'gt' (reduced resolution needed)")
+  data = datasets.validation_data(config, scenes)
+  if data is None:
+    path = runs.data_path(config, "valid")
+    data = read_pancollection(path, config.sensor, limit=config.train.eval_examples)
+    if "gt" not in data:
+      raise ValueError(f"validation file {path} has no 'gt' (reduced resolution needed)")
   n = data["pan"].shape[0]
   chunks = [{k: v[i:i + batch_size] for k, v in data.items()} for i in range(0, n, batch_size)]
   key = jax.random.PRNGKey(config.seed + 1_000_003)

@@ -1,0 +1,50 @@
+"""A 4-band SRINO trained on real scenes: GeoEye-1 and IKONOS (../shared/realdata).
+
+  python train.py --config configs/real4.py --workdir runs/real4
+  python train.py --config configs/real4.py --workdir runs/real4 \\
+      --config.data.realdata=/path/to/realdata
+
+Each scene's training part (the top three quarters of its rows) is Wald-reduced on the fly
+(MS 60x80 -> 240x320, the original MS as ground truth); the bottom quarter is held out at
+every scale and is the validation set (never a training patch). Patches get the dihedral
+augmentation. `--stage all` trains SRINO's three stages, then PNN and FusionNet on the same
+batches (each in its own checkpoint folder of the workdir), all within 20 minutes on
+2 CPU cores. The model's sensor (the f_KE kernel prior) is IKONOS; GeoEye-1 patches are in
+their own units (DN / 255: the file is 8-bit). The demo's tricks for short runs are kept:
+diffusion on 10 (H - L) and the condition [H, L].
+"""
+
+import ml_collections
+
+from configs import demo
+
+
+def get_config():
+  config = demo.get_config()
+  config.sensor = "ikonos"
+  config.data.synthetic = False
+  config.data.root = "data/real4"  # unused: no file source
+  config.data.train = ""
+  config.data.valid = ""
+  config.data.test = ""
+  config.data.test_full = ""
+  config.data.sources = ml_collections.ConfigDict({
+      "geoeye1": {"kind": "real", "scene": "geoeye1", "weight": 1.0},
+      "ikonos": {"kind": "real", "scene": "ikonos", "weight": 1.0},
+  })
+  config.data.holdout = 0.25
+  config.data.holdout_side = "bottom"
+  config.data.augment = True
+  config.data.patch_size = 32
+
+  config.train.batch_size = 8
+  config.train.aux_steps = 300
+  config.train.stage1_steps = 1500
+  config.train.stage2_steps = 600
+  config.train.pnn_steps = 1000
+  config.train.fusionnet_steps = 1000
+  config.train.baselines = "pnn,fusionnet"
+  config.train.eval_every = 500
+  config.train.eval_examples = 20
+  config.train.checkpoint_every = 500
+  return config
