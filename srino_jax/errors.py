@@ -20,6 +20,8 @@ so `except ValueError` / `pytest.raises(FileExistsError)` keep working.
                                               trained with other settings)
      5  OutputError(OSError),                 an output exists (no --overwrite), its folder
         OutputExistsError(FileExistsError)    is not writable, or the disk is full
+     6  DivergedError(FloatingPointError)     training stopped on a NaN/Inf loss (the last
+                                              good checkpoint is kept)
    130  Interrupted(KeyboardInterrupt)        SIGINT (Ctrl-C): stopped, temp files removed
    143  Interrupted(KeyboardInterrupt)        SIGTERM (e.g. a scheduler): same
 
@@ -32,7 +34,8 @@ from __future__ import annotations
 import signal
 
 __all__ = ["SrinoError", "UsageError", "InputError", "MissingInputError", "CheckpointError",
-           "OutputError", "OutputExistsError", "Interrupted", "EXIT_CODES", "exit_code_of"]
+           "OutputError", "OutputExistsError", "DivergedError", "Interrupted", "EXIT_CODES",
+           "exit_code_of"]
 
 
 class SrinoError(Exception):
@@ -111,6 +114,12 @@ class OutputExistsError(OutputError, FileExistsError):
   """An output file exists and overwriting was not asked for (exit 5)."""
 
 
+class DivergedError(SrinoError, FloatingPointError):
+  """Training met a non-finite loss and stopped; the last good checkpoint is kept (exit 6)."""
+
+  exit_code = 6
+
+
 class Interrupted(KeyboardInterrupt):
   """Raised in the main thread by `srino_jax.cli`'s SIGINT/SIGTERM handlers.
 
@@ -126,6 +135,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 EXIT_CODES = {"ok": 0, "bug": 1, "usage": 2, "input": 3, "checkpoint": 4, "output": 5,
+              "diverged": 6,
               "sigint": 128 + signal.SIGINT, "sigterm": 128 + signal.SIGTERM}
 
 

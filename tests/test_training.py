@@ -114,8 +114,12 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_run, tmp_path, m
 
   monkeypatch.setitem(stages.STAGES, "stage1",
                       dataclasses.replace(stages.get_stage("stage1"), loss=nan_loss))
-  with pytest.raises(FloatingPointError, match="last good checkpoint \\(step 2\\)"):
+  with pytest.raises(FloatingPointError, match="last good checkpoint \\(step 2\\)") as err:
     loop.train_stage(tiny_run, workdir, "stage1", progress=False)
+  # An expected failure of the command line: one message, exit 6 (srino_jax.errors).
+  from srino_jax import cli, errors
+  assert errors.exit_code_of(err.value) == 6 == errors.EXIT_CODES["diverged"]
+  assert "optim.grad_clip" in cli.message_of(err.value)
   kept = runs.stage_params(tiny_run, workdir, "stage1")
   for a, b in zip(_leaves(good), _leaves(kept)):
     np.testing.assert_array_equal(a, b)

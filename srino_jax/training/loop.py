@@ -27,6 +27,7 @@ import numpy as np
 import tqdm
 
 from srino_jax import checkpoints, cli
+from srino_jax.errors import DivergedError
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.training import datasets, optim, sharding, validation
 from srino_jax.training import run as runs
@@ -110,7 +111,8 @@ def train_stage(config: ConfigDict, workdir: str, stage: str, max_steps: int | N
     progress: show a progress bar.
 
   Raises:
-    FloatingPointError: when the loss turns NaN/Inf; the last good checkpoint is kept.
+    DivergedError (a FloatingPointError): when the loss turns NaN/Inf; the last good
+      checkpoint is kept.
   """
   record = get_stage(stage)  # raises for an unknown stage, listing the known
   cfg = runs.model_config(config)
@@ -166,10 +168,10 @@ def _run_steps(ctx: _StageLoop, state: TrainState, start: int, stop: int) -> Tra
     means = {k: float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
     pending = []
     if not all(math.isfinite(v) for v in means.values()):
-      raise FloatingPointError(
+      raise DivergedError(
           f"{stage}: non-finite training metrics {means} before step {step}; stopped. The last "
-          f"good checkpoint (step {last_good}) is kept in {ckpts.directory}. Lower "
-          f"optim.learning_rate or set optim.grad_clip, then resume.")
+          f"good checkpoint (step {last_good}) is kept in {ckpts.directory}",
+          hint="lower optim.learning_rate or set optim.grad_clip, then resume")
     means["steps_per_s"] = (step - n0) / max(time.perf_counter() - t0, 1e-9)
     t0, n0 = time.perf_counter(), step
     writer.write(step, means, prefix="train/")
