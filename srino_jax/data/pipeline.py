@@ -21,10 +21,27 @@ import numpy as np
 from srino_jax.data.pancollection import PanCollectionFile
 from srino_jax.sensors import Sensor
 
-__all__ = ["BatchStream", "TrainBatches", "eval_batches"]
+__all__ = ["BatchStream", "TrainBatches", "eval_batches", "training_patch_size"]
 
 TRAIN_KEYS = ("gt", "lms", "ms", "pan")
 _CROP_STREAM = 0x5EED_C0  # separates the crop random stream from the permutation stream
+
+
+def training_patch_size(file: PanCollectionFile, patch_size: int | None) -> int:
+  """The PAN patch size to cut from an opened training file (default: its stored size).
+
+  Raises:
+    ValueError: naming the file, when it has no 'gt' or the size is not a positive multiple
+      of the ratio no larger than the stored patches.
+  """
+  if not file.has_gt:
+    raise ValueError(f"{file.path}: training needs key 'gt' (a full-resolution file has none)")
+  stored, r = file.pan_size, file.sensor.ratio
+  patch_size = min(stored) if patch_size is None else int(patch_size)
+  if patch_size % r or patch_size <= 0 or patch_size > min(stored):
+    raise ValueError(f"{file.path}: patch_size {patch_size} must be a positive "
+                     f"multiple of the ratio {r} no larger than the stored PAN size {stored}")
+  return patch_size
 
 
 class BatchStream:
@@ -86,17 +103,10 @@ class TrainBatches(BatchStream):
     self._file = PanCollectionFile(path, sensor)
     self.sensor = self._file.sensor
     try:
-      if not self._file.has_gt:
-        raise ValueError(f"{self._file.path}: training needs key 'gt' (a full-resolution "
-                         f"file has none)")
       if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-      r = self.sensor.ratio
       stored = self._file.pan_size
-      patch_size = min(stored) if patch_size is None else int(patch_size)
-      if patch_size % r or patch_size <= 0 or patch_size > min(stored):
-        raise ValueError(f"{self._file.path}: patch_size {patch_size} must be a positive "
-                         f"multiple of the ratio {r} no larger than the stored PAN size {stored}")
+      patch_size = training_patch_size(self._file, patch_size)
     except BaseException:
       self._file.close()
       raise

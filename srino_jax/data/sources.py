@@ -20,7 +20,7 @@ import numpy as np
 
 from srino_jax.data.augment import augment_batch
 from srino_jax.data.pancollection import PanCollectionFile
-from srino_jax.data.pipeline import TRAIN_KEYS, BatchStream
+from srino_jax.data.pipeline import TRAIN_KEYS, BatchStream, training_patch_size
 from srino_jax.sensors import Sensor
 
 __all__ = ["FileSource", "MixedBatches"]
@@ -39,15 +39,8 @@ class FileSource:
   def __init__(self, path, sensor: str | Sensor, patch_size: int | None = None):
     self._file = PanCollectionFile(path, sensor)
     try:
-      if not self._file.has_gt:
-        raise ValueError(f"{self._file.path}: training needs key 'gt' (a full-resolution "
-                         f"file has none)")
       stored = self._file.pan_size
-      r = self._file.sensor.ratio
-      patch_size = min(stored) if patch_size is None else int(patch_size)
-      if patch_size % r or patch_size <= 0 or patch_size > min(stored):
-        raise ValueError(f"{self._file.path}: patch_size {patch_size} must be a positive "
-                         f"multiple of the ratio {r} no larger than the stored PAN size {stored}")
+      patch_size = training_patch_size(self._file, patch_size)
     except BaseException:
       self._file.close()
       raise
