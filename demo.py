@@ -38,6 +38,11 @@ def _table(run, params, data, sensor, title):
   return rows
 
 
+def _trains_on_real(config) -> bool:
+  """Whether a real scene is among the run's training sources (the optional WV3 example)."""
+  return any(entry.kind == "real" for _, entry in datasets.source_entries(config))
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,9 +64,9 @@ def main():
   wv2 = os.environ.get("SRINO_REAL_WV2", str(REAL_WV2))
   if os.path.exists(wv2):
     real = inference.read_inputs(wv2, "wv2", reduce=True)
-    _table(run, params, real, "wv2", "Real WorldView-2 scene, Wald reduction "
+    _table(run, params, real, inference.input_sensor(wv2, "wv2"), "Real WorldView-2 scene, Wald reduction "
            "(MS 80x80 -> 320x320, GT = original MS; models trained on synthetic WV3"
-           + (" + the real WV3 example)" if datasets.uses_sources(config) else " only)"))
+           + (" + the real WV3 example)" if _trains_on_real(config) else " only)"))
   else:
     print(f"[skipped] real WV2 scene not found at {wv2}")
   print(f"demo: training {trained - start:.0f} s, total {time.perf_counter() - start:.0f} s")

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--overwrite", action="store_true",
                  help="replace an existing --output (and quick-looks in --png)")
   p.add_argument("--sensor", help="sensor of the input (default: the run's)")
+  p.add_argument("--bits", type=cli.positive_int,
+                 help="bit depth of the input's digital numbers (default: a .mat scene's L, "
+                      "else the sensor's, e.g. 11 for WV3); 8 for 8-bit products")
   p.add_argument("--reduce", action="store_true",
                  help=".mat input: fuse its Wald reduction, scored against the original MS")
   p.add_argument("--limit", type=cli.positive_int, help="fuse only the first N scenes of an .h5")
@@ -130,7 +133,11 @@ def _main(args) -> int:
   logging.getLogger("absl").setLevel(logging.WARNING if args.debug else logging.ERROR)
   sensor, methods = _check_run(args)
   with cli.reading(args.input):
-    data = inference.read_inputs(args.input, sensor, reduce=args.reduce, limit=args.limit)
+    # Model units are DN / the input's own maximum (a .mat's L or --bits): the same sensor
+    # converts the fused images back to DN and scores them.
+    sensor = inference.input_sensor(args.input, sensor, args.bits)
+    data = inference.read_inputs(args.input, sensor, reduce=args.reduce, limit=args.limit,
+                                 bits=args.bits)
   n = len(data["pan"])
   if not args.no_table:
     _check_table(args, data, sensor)

@@ -24,12 +24,20 @@ checkpoint (a workdir of another model, a stage to train first), 5 workdir not w
 disk full, 130 / 143 stopped by SIGINT / SIGTERM (a checkpoint of the current step is saved
 first; re-run the same command to resume)."""
 
+SOURCES_HELP = """  config.data.sources: named training sources with sampling weights, set in a config file
+    (empty in the paper's configs: train on data.train). configs/demo.py and configs/real4.py
+    list theirs; each entry's fields are flags then, e.g.
+    --config.data.sources.wv3_example.weight=0.2. Entry fields: kind ("file": path under
+    data.root; "real": scene, a name or .mat path in data.realdata), weight, optional (a
+    missing real scene is left out with a warning)."""
+
 
 def _fields_help() -> str:
   import configs.base  # noqa: PLC0415 - only for the help text
   fields = configfile.flat_fields(configs.base.get_config())
   return EXIT_CODES + "\n\nconfig fields and the paper's defaults (configs/base.py):\n" + (
-      "\n".join(f"  --config.{name}={value!r}" for name, value in fields.items()))
+      "\n".join(f"  --config.{name}={value!r}" for name, value in fields.items())) + (
+      "\n" + SOURCES_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -127,3 +127,27 @@ def test_checkpoint_paths_resolve_to_the_same_parameters(tiny_run, trained):
     np.testing.assert_array_equal(a, b)
   with pytest.raises(FileNotFoundError, match="not a srino-jax run"):
     inference.find_run(checkpoint=os.path.dirname(trained))
+
+
+def test_mat_inputs_are_scaled_by_the_scenes_own_bit_depth(tmp_path):
+  """An 8-bit .mat (L = 8, as the GeoEye-1 file) is read as DN / 255, not DN / the sensor
+  table's 2047; `input_sensor` gives the same maximum to convert the output back; --bits
+  overrides both; a .mat without L falls back to the table."""
+  import scipy.io
+  rng = np.random.default_rng(0)
+  ms = rng.integers(0, 256, (8, 8, 4)).astype(np.float64)
+  pan = rng.integers(0, 256, (32, 32)).astype(np.float64)
+  scipy.io.savemat(tmp_path / "ge.mat", {"I_MS": ms, "I_PAN": pan, "L": 8.0})
+  scipy.io.savemat(tmp_path / "nol.mat", {"I_MS": ms, "I_PAN": pan})
+  path = str(tmp_path / "ge.mat")
+  assert inference.input_sensor(path, "ikonos").max_value == 255.0
+  data = inference.read_inputs(path, "ikonos")
+  np.testing.assert_allclose(data["ms"][0], ms / 255.0, rtol=1e-6)
+  np.testing.assert_allclose(data["pan"][0, ..., 0], pan / 255.0, rtol=1e-6)
+  assert inference.input_sensor(path, "ikonos", bits=11).max_value == 2047.0
+  np.testing.assert_allclose(inference.read_inputs(path, "ikonos", bits=11)["ms"][0],
+                             ms / 2047.0, rtol=1e-6)
+  other = str(tmp_path / "nol.mat")
+  assert inference.input_sensor(other, "ikonos").max_value == 2047.0
+  np.testing.assert_allclose(inference.read_inputs(other, "ikonos")["ms"][0], ms / 2047.0,
+                             rtol=1e-6)

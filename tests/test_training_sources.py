@@ -128,15 +128,21 @@ def test_real4_trains_on_the_training_parts_and_validates_on_the_held_out_blocks
                                                                      8 * x:8 * x + 8])
 
 
-def test_demo_config_adds_the_wv3_example_only_when_present(tmp_path, monkeypatch, capsys):
+def test_demo_config_adds_the_wv3_example_only_when_present(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)  # no ../shared/realdata here: a bare clone
   config = configfile.load_config(str(REPO / "configs" / "demo.py"))
-  assert datasets.source_entries(config) == []
-  assert "zpnn_WV3_example.mat not found: training on synthetic scenes only" in \
-      capsys.readouterr().out
+  with pytest.warns(UserWarning, match=r"optional training source left out: real scene "
+                    r"'wv3_example': file \.\./shared/realdata/zpnn_WV3_example.mat not found.*"
+                    r"--config.data.realdata"):
+    entries = dict(datasets.source_entries(config))
+  assert list(entries) == ["synthetic"]  # the synthetic file alone, no error
   (tmp_path / "a").mkdir()
   (tmp_path / "shared" / "realdata").mkdir(parents=True)
   (tmp_path / "shared" / "realdata" / "zpnn_WV3_example.mat").write_bytes(b"")
+  # The flag finds the example from any working directory (here: still the bare one).
+  flagged = configfile.load_config(str(REPO / "configs" / "demo.py"),
+                                   [f"data.realdata={tmp_path / 'shared' / 'realdata'}"])
+  assert list(dict(datasets.source_entries(flagged))) == ["synthetic", "wv3_example"]
   monkeypatch.chdir(tmp_path / "a")
   config = configfile.load_config(str(REPO / "configs" / "demo.py"))
   entries = dict(datasets.source_entries(config))

@@ -121,7 +121,7 @@ def main(argv=None) -> int:
   args = p.parse_args(argv)
   from srino_jax import baselines, inference  # local: the heavier readers
   try:
-    sensor = get_sensor(args.sensor)
+    sensor = inference.input_sensor(args.input, get_sensor(args.sensor))  # a .mat's own L
     data = {k: v.astype(np.float64) * sensor.max_value
             for k, v in inference.read_inputs(args.input, sensor, reduce=args.reduce).items()}
     std = None

@@ -13,6 +13,10 @@ trains on `MixedBatches` of them:
                `config.data.holdout_side`) that never enters a training patch;
   kind "file"  a reduced-resolution PanCollection file (relative to `config.data.root`).
 
+A "real" entry with `optional=True` is left out, with one warning naming the file and the
+flag, when its scene is not in the folder (the demo's real WV3 example: a bare clone has no
+../shared/realdata and still trains on its synthetic source).
+
 `config.data.augment` applies the dihedral augmentation (the 8 flips/rotations). When real
 sources hold a block out, validation runs on those blocks (reduced resolution, tiled into
 patch_size x patch_size tiles) instead of the validation file. The WorldView-2 scene is
@@ -24,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
+import warnings
 
 import ml_collections
 import numpy as np
@@ -80,8 +85,23 @@ def source_entries(config) -> list[tuple[str, ml_collections.ConfigDict]]:
       raise ValueError(f"config.data.sources.{name} (kind {kind!r}) needs the field {needed!r}")
     if float(entry.get("weight", 1.0)) < 0:
       raise ValueError(f"config.data.sources.{name}.weight must be >= 0, got {entry.weight}")
+    if kind == "real" and entry.get("optional", False) and not _scene_present(config, entry):
+      continue
     out.append((name, entry))
   return out
+
+
+def _scene_present(config, entry) -> bool:
+  """Whether an optional real source's scene is there; warns (once per message) if not."""
+  try:
+    resolve_scene_path(entry.scene, config.data.get("realdata", DEFAULT_REALDATA),
+                       REALDATA_FLAG)
+  except FileNotFoundError as err:
+    # One location (stacklevel=1): the default filter shows the message once per process,
+    # however often the entries are read.
+    warnings.warn(f"optional training source left out: {err}", stacklevel=1)
+    return False
+  return True
 
 
 def uses_sources(config) -> bool:
