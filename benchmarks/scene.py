@@ -3,13 +3,20 @@ and the tiled-vs-whole difference on a real 1024 x 1024 PAN scene (issue 10, ite
 
   python benchmarks/scene.py --cases classical,demo --sizes 4096      # the cheap cases
   python benchmarks/scene.py --cases paper --sizes 1024,2048          # heavy (minutes)
-  python benchmarks/scene.py --overlap-study                          # item 3 (IKONOS)
+  python benchmarks/scene.py --overlap-study --run runs/real4          # item 3 (IKONOS)
+  python benchmarks/scene.py --overlap-study --run runs/real4 --study-methods srino \
+      --study-side 128 --steps 2 --no-save                              # a quick check
 
 Every case runs in its own subprocess (a fresh VmHWM) on a synthetic WV3-like GeoTIFF pair
 (8 bands, uint16, ratio 4; timing does not depend on the content) through the same
 `fuse_pair` the command line uses. SRINO cases use randomly initialised parameters of the
 demo-width (configs/demo.py) or paper-width (configs/wv3.py) model: the cost of sampling does
-not depend on training. Results are merged into benchmarks/results/scene.{json,md}.
+not depend on training. The overlap study's SRINO rows use a trained 4-band run (`--run`,
+e.g. configs/real4.py; random demo-width parameters without it) on a --study-side crop with
+--steps DDIM steps (25); its tiles share the whole scene's noise (positional noise, one
+seed), so their difference from the whole scene is the model's seams alone, and the
+seed-spread row (whole scene, seed 0 vs 1) is the noise-only reference. Results are merged
+into benchmarks/results/scene.{json,md} (not with --no-save).
 """
 
 import argparse
@@ -116,23 +123,53 @@ def _study_pair(tmp: pathlib.Path, side: int) -> tuple[str, str]:
   return tuple(paths)
 
 
-def overlap_study(overlaps=(0, 32, 64, 96, 128)) -> list[dict]:
+STUDY_METHODS = ("mtf-glp-hpm", "gsa", "exp", "srino")
+
+
+def _study_srino(run_dir: str | None):
+  """(run, params, label) of the study's SRINO: a trained 4-band run, else random
+  demo-width parameters (the architecture's seams, not a trained model's)."""
+  from srino_jax.scene import methods
+  if run_dir is None:
+    return (*_random_run("configs/demo.py", "ikonos"), "demo width, random parameters")
+  run, params = methods.load_srino(workdir=run_dir)
+  bands = _sensor_bands(methods.run_sensor(run))
+  if bands != 4:
+    raise SystemExit(f"--run {run_dir}: a {bands}-band model; the study fuses the 4-band "
+                     "IKONOS scene (train e.g. configs/real4.py)")
+  return run, params, f"trained run {run_dir}"
+
+
+def _sensor_bands(name: str) -> int:
+  from srino_jax.sensors import get_sensor
+  return get_sensor(name).bands
+
+
+def overlap_study(overlaps=(0, 32, 64, 96, 128), run_dir: str | None = None,
+                  side: int = 512, steps: int = 25, names=STUDY_METHODS) -> list[dict]:
   """Tiled vs whole on the IKONOS scene (never WV2: the default overlap is chosen from it):
-  classical methods on its 1024 x 1024 PAN with 256^2 tiles, and SRINO (demo width, random
-  parameters, 5 steps: the architecture's seams, not a trained model's) on 512 x 512."""
+  classical methods on its 1024 x 1024 PAN with 256^2 tiles, and SRINO (`_study_srino`,
+  `steps` DDIM steps, seed 0 for every tile) on its side x side crop with tiles of
+  min(256, side / 2), overlaps smaller than the tile."""
   from srino_jax.metrics.q2n import q2n
   from srino_jax.scene import fuse, geo, memory, methods, tiling
   import rasterio
-  srino = methods.srino_method(*_random_run("configs/demo.py", "ikonos"), steps=5)
   generic = methods.generic_sensor(4, "uint16")
+  cases = [(methods.classical_method(n, generic), 1024, 256, {})
+           for n in names if n != "srino"]
+  if "srino" in names:
+    run, params, label = _study_srino(run_dir)
+    srino = methods.srino_method(run, params, sensor="ikonos", steps=steps)
+    cases.append((srino, side, min(256, side // 2),
+                  {"model": label, "steps": steps, "noise": "shared"}))
   rows = []
   with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
-    for method, side, tile in [(methods.classical_method(n, generic), 1024, 256)
-                               for n in ("mtf-glp-hpm", "gsa", "exp")] + [(srino, 512, 256)]:
+    for method, side, tile, extra in cases:
       pair = geo.open_pair(*_study_pair(tmp, side))
       outs, actual = {}, {}
-      for ov in (None,) + tuple(overlaps):
+      study = tuple(ov for ov in overlaps if ov < tile)
+      for ov in (None,) + study:
         plan = memory.plan_fusion(method, side, side, 4, 2 ** 33,
                                   tile=None if ov is None else tile, overlap=ov or 0)
         starts = tiling.tile_starts(side, plan.tile_rows, plan.overlap, 4)
@@ -141,30 +178,32 @@ def overlap_study(overlaps=(0, 32, 64, 96, 128)) -> list[dict]:
         fuse.fuse_pair(pair, method, plan, out, progress=False)
         with rasterio.open(out) as o:
           outs[ov] = np.moveaxis(o.read(), 0, -1).astype(np.float64)
-      for ov in overlaps:
+      for ov in study:
         d = np.abs(outs[ov] - outs[None])
         rows.append({"method": method.name, "side": side, "tile": tile, "overlap": ov,
                      "actual_overlap": int(actual[ov]),
                      "max_abs_dn": round(float(d.max()), 2),
                      "mean_abs_dn": round(float(d.mean()), 4),
-                     "q2n_tiled_vs_whole": round(float(q2n(outs[None], outs[ov])), 5)})
+                     "q2n_tiled_vs_whole": round(float(q2n(outs[None], outs[ov])), 5),
+                     **extra})
         print(rows[-1], flush=True)
   return rows
 
 
-def seed_spread(side: int = 512) -> dict:
-  """SRINO whole vs whole with another noise seed: the sampling spread that tiling's own
-  noise draws (one key per tile) add to any tiled-vs-whole difference."""
+def seed_spread(side: int = 512, run_dir: str | None = None, steps: int = 25) -> dict:
+  """SRINO whole vs whole with another noise seed: the noise-only reference for the study's
+  tiled-vs-whole differences (tiles share the whole scene's noise, so what they add beyond
+  rounding is the model's seams)."""
   from srino_jax.metrics.q2n import q2n
   from srino_jax.scene import fuse, geo, memory, methods
   import rasterio
-  run, params = _random_run("configs/demo.py", "ikonos")
+  run, params, label = _study_srino(run_dir)
   outs = []
   with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
     pair = geo.open_pair(*_study_pair(tmp, side))
     for seed in (0, 1):
-      method = methods.srino_method(run, params, steps=5, seed=seed)
+      method = methods.srino_method(run, params, sensor="ikonos", steps=steps, seed=seed)
       plan = memory.plan_fusion(method, side, side, 4, 2 ** 33)
       fuse.fuse_pair(pair, method, plan, tmp / f"{seed}.tif", progress=False)
       with rasterio.open(tmp / f"{seed}.tif") as o:
@@ -173,9 +212,21 @@ def seed_spread(side: int = 512) -> dict:
   row = {"method": "srino", "side": side, "tile": side, "overlap": "seed 0 vs 1 (whole)",
          "actual_overlap": "-", "max_abs_dn": round(float(d.max()), 2),
          "mean_abs_dn": round(float(d.mean()), 4),
-         "q2n_tiled_vs_whole": round(float(q2n(outs[0], outs[1])), 5)}
+         "q2n_tiled_vs_whole": round(float(q2n(outs[0], outs[1])), 5),
+         "model": label, "steps": steps}
   print(row, flush=True)
   return row
+
+
+def _srino_label(r: dict) -> str:
+  """The method column of an overlap row; rows without a model were measured before tiles
+  shared their noise (demo width, random parameters, 5 steps, one key per tile)."""
+  if r["method"] != "srino":
+    return r["method"]
+  if "model" not in r:
+    return "srino (demo width, random parameters, 5 steps, per-tile noise)"
+  noise = f", {r['noise']} noise" if "noise" in r else ""
+  return f"srino ({r['model']}, {r['steps']} steps{noise})"
 
 
 def _merge(key: str, rows: list[dict]) -> None:
@@ -197,13 +248,13 @@ def _merge(key: str, rows: list[dict]) -> None:
                      f"{r['tiles']} ({r['tile']}, {r['overlap']}) | {r['seconds']} | "
                      f"{r['peak_gib']} | {r['estimated_gib']} / {r['estimated_seconds']} |")
   if data.get("overlap"):
-    lines += ["", "Tiled (256^2 tiles) vs whole on the IKONOS scene (uint16 DN); srino = demo "
-              "width, random parameters, 5 steps:", "",
-              "| method | PAN side | --overlap (actual) | max abs DN | mean abs DN | "
-              "Q4 tiled vs whole |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['method']} | {r['side']} | {r['overlap']} ({r['actual_overlap']}) | "
-              f"{r['max_abs_dn']} | {r['mean_abs_dn']} | {r['q2n_tiled_vs_whole']} |"
-              for r in data["overlap"]]
+    lines += ["", "Tiled vs whole on the IKONOS scene (uint16 DN); SRINO's model, steps and "
+              "noise in the method column:", "",
+              "| method | PAN side | tile | --overlap (actual) | max abs DN | mean abs DN | "
+              "Q4 tiled vs whole |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {_srino_label(r)} | {r['side']} | {r['tile']} | {r['overlap']} "
+              f"({r['actual_overlap']}) | {r['max_abs_dn']} | {r['mean_abs_dn']} | "
+              f"{r['q2n_tiled_vs_whole']} |" for r in data["overlap"]]
   (RESULTS / "scene.md").write_text("\n".join(lines) + "\n")
 
 
@@ -222,19 +273,38 @@ def main():
   p.add_argument("--overlap-study", action="store_true", help="item 3 on the IKONOS scene")
   p.add_argument("--seed-spread", action="store_true",
                  help="SRINO whole vs whole with another seed (the study's noise floor)")
+  p.add_argument("--run", help="overlap study / seed spread: a trained 4-band run folder "
+                 "(e.g. configs/real4.py's) for the SRINO rows (default: random demo-width "
+                 "parameters)")
+  p.add_argument("--study-side", type=int, default=512,
+                 help="PAN side of the SRINO crop of the IKONOS scene (default 512)")
+  p.add_argument("--study-methods", default=",".join(STUDY_METHODS),
+                 help="methods of the overlap study (default: all); rows of the others "
+                 "are kept in the results")
+  p.add_argument("--no-save", action="store_true",
+                 help="overlap study / seed spread: print the rows, do not merge them")
   p.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
   args = p.parse_args()
   if args.worker:
     case, size, mode, budget = args.worker
     print(json.dumps(worker(case, int(size), mode, budget, args.tile, args.steps)))
     return
-  if args.overlap_study:
-    _merge("overlap", overlap_study())
-    return
-  if args.seed_spread:
-    old = json.loads((RESULTS / "scene.json").read_text()).get("overlap", [])
-    _merge("overlap", [r for r in old if not str(r["overlap"]).startswith("seed")] +
-           [seed_spread()])
+  if args.overlap_study or args.seed_spread:
+    steps = args.steps or 25
+    old = (json.loads((RESULTS / "scene.json").read_text()).get("overlap", [])
+           if (RESULTS / "scene.json").exists() else [])
+    is_seed = lambda r: str(r["overlap"]).startswith("seed")  # noqa: E731
+    if args.overlap_study:
+      names = tuple(args.study_methods.split(","))
+      new = overlap_study(run_dir=args.run, side=args.study_side, steps=steps, names=names)
+      old = [r for r in old if is_seed(r) or r["method"] not in names]
+    else:
+      new = [seed_spread(args.study_side, args.run, steps)]
+      old = [r for r in old if not is_seed(r)]
+    if not args.no_save:
+      order = {m: i for i, m in enumerate(STUDY_METHODS)}
+      rows = sorted(old + new, key=lambda r: (is_seed(r), order.get(r["method"], 9)))
+      _merge("overlap", rows)
     return
   rows = []
   old = json.loads((RESULTS / "scene.json").read_text()).get("cases", []) \

@@ -185,15 +185,20 @@ def read_inputs(path: str, sensor, reduce: bool = False, limit: int | None = Non
 
 
 @functools.lru_cache(maxsize=16)
-def _batch_fuser(fuse, cfg: ModelConfig, num_samples: int, steps: int, eta: float):
+def _batch_fuser(fuse, cfg: ModelConfig, num_samples: int, steps: int, eta: float,
+                 on_step=None):
   """jit(vmap over scenes x samples) of a stage's `fuse` -> (mean, std) over the samples.
 
   Scene b's samples use split(keys[b], num_samples); each sample fuses its scene alone
   (batch 1), so a scene's result does not depend on the other scenes of the batch.
+  `on_step` is part of the cache key: pass the same object for every call (a new one
+  compiles again).
   """
+  kw = {} if on_step is None else {"on_step": on_step}
 
   def one(params, scene, key):
-    return fuse(cfg, params, jax.tree.map(lambda x: x[None], scene), key, steps, eta)[0]
+    return fuse(cfg, params, jax.tree.map(lambda x: x[None], scene), key, steps, eta,
+                **kw)[0]
 
   def fuse_batch(params, scenes, keys):
     b = keys.shape[0]
@@ -210,20 +215,28 @@ def _batch_fuser(fuse, cfg: ModelConfig, num_samples: int, steps: int, eta: floa
 def fuse_scenes(run: TrainedRun | ml_collections.ConfigDict, params: Any,
                 data: dict[str, np.ndarray], key: jax.Array, num_samples: int = 1,
                 steps: int | None = None, eta: float | None = None,
-                guidance: str | None = None, batch_size: int = 1, progress: bool = True
-                ) -> tuple[np.ndarray, np.ndarray]:
+                guidance: str | None = None, batch_size: int = 1, progress: bool = True,
+                on_step=None) -> tuple[np.ndarray, np.ndarray]:
   """Fuses every scene of `data` with the run's stage (SRINO: the guided DDIM sampler).
 
   Args:
     run: `load_trained`'s run (or a run's ConfigDict: stage2).
     params: its parameters.
-    data: NHWC model-unit arrays with at least lms, ms, pan.
-    key: PRNG key; scene i uses fold_in(key, i), so results do not depend on batch_size.
+    data: NHWC model-unit arrays with at least lms, ms, pan; optionally "origin" (N, 2)
+      int, each scene's top-left output pixel (row, col) in its product's grid. With it the
+      scenes are windows of one product: every scene uses `key` itself and SRINO's noise
+      is positional (`model.sample`), so a pixel gets the same noise whichever window
+      fuses it (tiles agree with the whole scene). Stages without noise ignore it.
+    key: PRNG key; without "origin" scene i uses fold_in(key, i). Either way results do
+      not depend on batch_size.
     num_samples: K samples per scene, summarised by their mean and std.
     steps, eta: override the run's sampling settings (config.diffusion).
     guidance: the guidance mode expected; refused unless it is the trained one.
     batch_size: scenes per jitted call (one vmap over batch_size x K samples).
-    progress: show a progress bar.
+    progress: show a progress bar over the sampler calls.
+    on_step: host callback `on_step(i)` after DDIM step i of each sample (several calls
+      per step under the vmap over scenes and samples: make it idempotent); pass the same
+      object on every call, or each call compiles the sampler again.
 
   Returns:
     (mean, std): (N, H, W, C) float32 in model units; std is the per-pixel standard
@@ -237,14 +250,17 @@ def fuse_scenes(run: TrainedRun | ml_collections.ConfigDict, params: Any,
   diffusion = run.config.diffusion
   fuse = _batch_fuser(record.fuse, run.model, int(num_samples),
                       int(diffusion.sample_steps if steps is None else steps),
-                      float(diffusion.eta if eta is None else eta))
+                      float(diffusion.eta if eta is None else eta), on_step)
   n = data["pan"].shape[0]
+  positional = data.get("origin") is not None
+  names = ("lms", "ms", "pan") + (("origin",) if positional else ())
   means, stds = [], []
   for i in tqdm.trange(0, n, batch_size, desc="sampling", disable=not progress):
     cli.check_interrupted()  # a signal deferred by the caller stops between sampler calls
     idx = np.minimum(np.arange(i, i + batch_size), n - 1)  # pad the last batch: one compile
-    scenes = {k: jnp.asarray(data[k][idx]) for k in ("lms", "ms", "pan")}
-    keys = jnp.stack([jax.random.fold_in(key, int(j)) for j in idx])
+    scenes = {k: jnp.asarray(data[k][idx]) for k in names}
+    # Windows of one product share the key: their noise is a field over the product grid.
+    keys = jnp.stack([key if positional else jax.random.fold_in(key, int(j)) for j in idx])
     mean, std = fuse(params, scenes, keys)
     keep = min(batch_size, n - i)
     means.append(np.asarray(mean[:keep]))

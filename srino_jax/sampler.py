@@ -10,6 +10,10 @@ eta = 0 is deterministic DDIM; eta = 1 matches DDPM's posterior variance.
 The loop over steps is a single `jax.lax.scan` so compile time does not grow with the
 number of steps (SPEC 2). The denoiser also receives its previous x0 estimate, which SRINO
 needs to form Y_prev = L + x0_prev for the residual guidance (zeros at the first step).
+
+Two optional hooks: `noise_fn` replaces `jax.random.normal` for the per-step z (e.g.
+`noise.positional_noise_fn`, so that tiles of a scene share it), and `on_step(i)` is a host
+callback after step i, for progress bars over the scan.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from srino_jax.schedule import ddim_timesteps
 
 # predict_x0(x_t, t, x0_prev) -> x0_hat; x_t, x0_prev, x0_hat (B, H, W, C); t (B,) int32.
 PredictX0 = Callable[[jnp.ndarray, jnp.ndarray, jnp.ndarray], jnp.ndarray]
+# noise_fn(key, shape, dtype) -> standard normal of `shape`, as jax.random.normal.
+NoiseFn = Callable[[jax.Array, tuple[int, ...], Any], jnp.ndarray]
+# on_step(i): called on the host after DDIM step i (0-based Python int).
+OnStep = Callable[[int], Any]
 
 
 def ddim_step(x_t: jnp.ndarray, x0_hat: jnp.ndarray, t: jnp.ndarray, t_prev: jnp.ndarray,
@@ -64,8 +72,9 @@ def _check_eta_key(eta: Any, key: jax.Array | None) -> None:
 
 
 def ddim_sample(predict_x0: PredictX0, x_T: jnp.ndarray, alpha_bar: jnp.ndarray,
-                num_steps: int = 25, eta: float = 0.0,
-                key: jax.Array | None = None) -> jnp.ndarray:
+                num_steps: int = 25, eta: float = 0.0, key: jax.Array | None = None,
+                noise_fn: NoiseFn | None = None, on_step: OnStep | None = None
+                ) -> jnp.ndarray:
   """Runs DDIM from x_T down to t = 0 and returns the final x0 estimate.
 
   The steps are `ddim_timesteps(T, num_steps)` (descending, T = len(alpha_bar)); the
@@ -81,6 +90,14 @@ def ddim_sample(predict_x0: PredictX0, x_T: jnp.ndarray, alpha_bar: jnp.ndarray,
     num_steps: number of DDIM steps S (static), 1 <= S <= T.
     eta: 0 for deterministic DDIM; > 0 adds the DDIM sigma noise and needs `key`.
     key: PRNG key, required when eta != 0 (ignored for eta = 0).
+    noise_fn: draws the per-step z as `noise_fn(subkey, x_t.shape, x_t.dtype)` (default
+      `jax.random.normal`); the subkeys are the same either way.
+    on_step: host callback `on_step(i)` after step i = 0 .. S-1 (`jax.debug.callback`, so
+      it works under jit). Under `jax.vmap` it fires once per mapped element and step, and
+      callbacks may arrive out of order: make it idempotent and monotone (e.g. a bar's
+      n = max(n, i + 1)). A compiled sampler with a callback is not stored in JAX's
+      persistent compilation cache, and its result may differ from the callback-free one
+      by float rounding (XLA fuses the scan body differently around the callback).
 
   Returns:
     (B, H, W, C) the x0 estimate of the last step (x_T's dtype).
@@ -90,20 +107,25 @@ def ddim_sample(predict_x0: PredictX0, x_T: jnp.ndarray, alpha_bar: jnp.ndarray,
   ts = ddim_timesteps(alpha_bar.shape[0], num_steps)
   ts_prev = jnp.concatenate([ts[1:], jnp.array([-1], jnp.int32)])  # -1: the end
   batch = x_T.shape[0]
+  draw = jax.random.normal if noise_fn is None else noise_fn
 
-  def step(carry, t_pair):
+  def step(carry, xs):
     x_t, x0_prev, key = carry
-    t, t_prev = t_pair
+    t, t_prev, i = xs
     x0_hat = predict_x0(x_t, jnp.full((batch,), t, jnp.int32), x0_prev).astype(x_t.dtype)
     if deterministic:
       noise = None
     else:
       key, sub = jax.random.split(key)
-      noise = jax.random.normal(sub, x_t.shape, x_t.dtype)
+      noise = draw(sub, x_t.shape, x_t.dtype)
     x_prev = ddim_step(x_t, x0_hat, t, t_prev, alpha_bar, eta, noise)
+    if on_step is not None:
+      # After x_prev exists, so the callback follows the step's work (not its dispatch).
+      jax.debug.callback(lambda i, _: on_step(int(i)), i, x_prev[(0,) * x_prev.ndim])
     return (x_prev, x0_hat, key), None
 
   carry0 = (x_T, jnp.zeros_like(x_T), None if deterministic else key)
-  (x0, _, _), _ = jax.lax.scan(step, carry0, (ts, ts_prev))
+  steps = jnp.arange(ts.shape[0], dtype=jnp.int32)
+  (x0, _, _), _ = jax.lax.scan(step, carry0, (ts, ts_prev, steps))
   return x0
 

@@ -151,3 +151,30 @@ def test_mat_inputs_are_scaled_by_the_scenes_own_bit_depth(tmp_path):
   assert inference.input_sensor(other, "ikonos").max_value == 2047.0
   np.testing.assert_allclose(inference.read_inputs(other, "ikonos")["ms"][0], ms / 2047.0,
                              rtol=1e-6)
+
+
+def test_fuse_scenes_with_origins_shares_the_key_and_passes_them_to_the_sampler():
+  """Windows of one product (data["origin"]): every scene samples with `key` itself (not
+  fold_in(key, i)) and its origin, so the noise is one field over the product; on_step sees
+  the steps."""
+  from conftest import paper_config
+  config = paper_config("sensor=ikonos", "model.width=8", "model.depth=1", "model.heads=2",
+                        "model.adapter_width=4")
+  params = srino.init_params(runs.model_config(config), jax.random.PRNGKey(1))
+  rng = np.random.default_rng(0)
+  lms = rng.uniform(0.1, 0.5, (2, 16, 16, 4)).astype(np.float32)
+  data = {"lms": lms, "pan": lms.mean(-1, keepdims=True), "ms": lms[:, 2::4, 2::4],
+          "origin": np.array([[0, 0], [8, 4]], np.int32)}
+  key, seen = jax.random.PRNGKey(5), []
+  mean, _ = inference.fuse_scenes(config, params, data, key, num_samples=2, steps=2, eta=0.5,
+                                  batch_size=2, progress=False, on_step=seen.append)
+  jax.effects_barrier()
+  assert sorted(seen) == [0, 0, 0, 0, 1, 1, 1, 1]  # 2 scenes x 2 samples per step
+  cfg = runs.model_config(config)
+  for i in range(2):
+    scene = {k: data[k][i:i + 1] for k in ("lms", "ms", "pan", "origin")}
+    ys = [srino.sample(cfg, params, scene, k, 2, 0.5)[0] for k in jax.random.split(key, 2)]
+    np.testing.assert_allclose(mean[i], np.mean(ys, axis=0), rtol=1e-4, atol=1e-5)
+  plain, _ = inference.fuse_scenes(config, params, {k: data[k] for k in ("lms", "ms", "pan")},
+                                   key, num_samples=2, steps=2, eta=0.5, progress=False)
+  assert np.abs(plain - mean).max() > 1e-3

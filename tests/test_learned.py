@@ -119,3 +119,18 @@ def test_bad_inputs_name_the_network():
   params = learned.init_pnn(CFG, jax.random.key(0), 16)
   with pytest.raises(ValueError, match="PNN: pan must be"):
     learned.pnn_fuse(CFG, params, dict(batch, pan=batch["pan"][:, :8]), None, 1, 0.0)
+
+
+@pytest.mark.parametrize("name", ["pnn", "fusionnet"])
+def test_fuse_accepts_and_ignores_an_origin_and_a_step_callback(name):
+  """The scene tool's batches carry "origin" and may pass on_step (SRINO's positional noise
+  and progress); a feed-forward baseline gives the same image and never calls back."""
+  init, _, fuse = learned.LEARNED[name]
+  batch = _batch(seed=5, b=2)
+  params = _randomise(init(CFG, jax.random.key(0), 16), 6, 0.1)
+  calls = []
+  with_origin = dict(batch, origin=np.array([[0, 0], [40, 12]], np.int32))
+  got = fuse(CFG, params, with_origin, jax.random.key(1), 25, 0.0, on_step=calls.append)
+  np.testing.assert_array_equal(np.asarray(got), np.asarray(fuse(CFG, params, batch, None,
+                                                                 25, 0.0)))
+  assert calls == []

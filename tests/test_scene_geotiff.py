@@ -156,10 +156,13 @@ def test_failure_mid_write_leaves_no_partial_file(tmp_path):
   pair = geo.open_pair(pan, ms)
   exp = methods.classical_method("exp", methods.generic_sensor(4, "uint16"))
 
-  def failing(ms_, lms, pan_, index):
-    if index == 3:  # after the first band of rows has been written
+  calls = []
+
+  def failing(ms_, lms, pan_, origin):
+    calls.append(origin)
+    if len(calls) == 4:  # the fourth tile: after the first band of rows has been written
       raise RuntimeError("boom")
-    return exp.fuse(ms_, lms, pan_, index)
+    return exp.fuse(ms_, lms, pan_, origin)
 
   broken = methods.SceneMethod("broken", failing, exp.sensor, 0, 1.0, 0.0)
   plan = memory.plan_fusion(broken, 64, 64, 4, 2 ** 30, tile=32, overlap=8)

@@ -70,12 +70,13 @@ def test_srino_method_equals_fuse_scenes_on_the_same_arrays(ikonos_pair, tiny_sr
   ms, pan = ikonos_pair["ms_arr"][:16, :16], ikonos_pair["pan_arr"][:64, :64]
   from srino_jax.toolbox.interp import interp23tap
   lms = interp23tap(ms, 4)
-  mean, std = method.fuse(ms, lms, pan, 5)
+  mean, std = method.fuse(ms, lms, pan, (20, 8))
   scale = 2047.0  # IKONOS max: the model sees digital numbers / 2047
   data = {k: (v.astype(np.float32) / scale)[None] for k, v in
           (("ms", ms), ("lms", lms), ("pan", pan))}
+  data["origin"] = np.array([[20, 8]], np.int32)  # the window's place in the output grid
   import jax
-  key = jax.random.fold_in(jax.random.PRNGKey(3), 5)
+  key = jax.random.PRNGKey(3)  # the seed's key for every window
   ref_mean, ref_std = inference.fuse_scenes(run, params, data, key, num_samples=2, steps=2,
                                             progress=False)
   np.testing.assert_allclose(mean, ref_mean[0] * scale, rtol=1e-6)

@@ -6,7 +6,7 @@ SRINO's stages so that the stage registry can hold them beside SRINO's:
 
   init_<name>(cfg, key, pan_size) -> {"<name>": params}
   <name>_loss(cfg, params, batch, key) -> (loss, {"loss": loss})      (L1 on gt)
-  <name>_fuse(cfg, params, batch, key, num_steps, eta) -> (B, H, W, C)
+  <name>_fuse(cfg, params, batch, key, num_steps, eta, on_step=None) -> (B, H, W, C)
 
 `cfg` is any object with `bands` (e.g. `srino_jax.model.ModelConfig`); batches are dicts of
 NHWC float32 arrays in sensor-max units with keys gt, lms, ms, pan (fuse needs lms and pan).
@@ -43,10 +43,12 @@ def make_api(name: str, make_net: Callable[[Any], nn.Module]):
     variables = jax.jit(make_net(cfg).init)(key, lms, pan)
     return {name: jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), dict(variables["params"]))}
 
-  def fuse(cfg, params, batch, key=None, num_steps=None, eta=None) -> jnp.ndarray:
-    """The fused image (B, H, W, C) in sensor-max units; key, num_steps, eta are ignored
-    (a feed-forward network: one deterministic pass)."""
-    del key, num_steps, eta
+  def fuse(cfg, params, batch, key=None, num_steps=None, eta=None, on_step=None
+           ) -> jnp.ndarray:
+    """The fused image (B, H, W, C) in sensor-max units; key, num_steps, eta, on_step and
+    any batch key other than lms and pan (e.g. "origin") are ignored (a feed-forward
+    network: one deterministic pass, no steps)."""
+    del key, num_steps, eta, on_step
     return make_net(cfg).apply({"params": params[name]}, batch["lms"], batch["pan"])
 
   def loss(cfg, params, batch, key=None) -> tuple[jnp.ndarray, dict[str, jnp.ndarray]]:

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from srino_jax.model.config import ModelConfig
 
-__all__ = ["unpack_batch"]
+__all__ = ["unpack_batch", "batch_origin"]
 
 
 def unpack_batch(cfg: ModelConfig, batch: dict[str, Any], need_gt: bool
@@ -46,3 +46,26 @@ def unpack_batch(cfg: ModelConfig, batch: dict[str, Any], need_gt: bool
     if gt.shape != lms.shape:
       raise ValueError(f"batch['gt']: expected the lms shape {lms.shape}, got {gt.shape}")
   return gt, lms, pan
+
+
+def batch_origin(batch: dict[str, Any], lms: jnp.ndarray) -> jnp.ndarray | None:
+  """The batch's "origin" checked against its lms, or None when it has none.
+
+  Args:
+    batch: may hold "origin" (B, 2) int: each scene's top-left output pixel (row, col) in
+      its product's grid (tiles of one scene: where the tile starts).
+    lms: (B, H, W, C), the batch's lms.
+
+  Returns:
+    (B, 2) int32 or None.
+
+  Raises:
+    ValueError: an origin of another shape.
+  """
+  if batch.get("origin") is None:
+    return None
+  origin = jnp.asarray(batch["origin"])
+  if origin.shape != (lms.shape[0], 2):
+    raise ValueError(f"batch['origin']: expected ({lms.shape[0]}, 2) (row, col) per scene, "
+                     f"got {origin.shape}")
+  return origin.astype(jnp.int32)

@@ -8,7 +8,9 @@ calls at every step; the closure rebuilds Y_prev = L + x0_prev / s (s = residual
 
 Keys: `sample` splits its key into (key_T, key_eta); x_T ~ N(0, 1) from key_T and the DDIM
 noise (eta > 0 only) from key_eta. With eta = 0 the result depends on the key only
-through x_T.
+through x_T. When the batch holds "origin" (each scene's top-left pixel in its product's
+grid) both noises are positional (`srino_jax.noise`): the noise at a pixel depends only on
+the key and the pixel's place in the product, so a tile and the whole scene share it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from srino_jax.model.batch import unpack_batch
+from srino_jax.model.batch import batch_origin, unpack_batch
 from srino_jax.model.config import ModelConfig
 from srino_jax.model.denoiser import SRINO
-from srino_jax.sampler import PredictX0, ddim_sample
+from srino_jax.noise import positional_noise_fn
+from srino_jax.sampler import OnStep, PredictX0, ddim_sample
 
 __all__ = ["make_predict_x0", "sample"]
 
@@ -68,7 +71,8 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, j
 
 
 def sample(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarray],
-           key: jax.Array, num_steps: int, eta: float) -> jnp.ndarray:
+           key: jax.Array, num_steps: int, eta: float, on_step: OnStep | None = None
+           ) -> jnp.ndarray:
   """Pan-sharpens a batch with DDIM: Y = L + X0_hat / s (s = cfg.residual_scale).
 
   Jit with `jax.jit(sample, static_argnums=(0, 4, 5))`; vmap over `key` for several samples.
@@ -78,19 +82,26 @@ def sample(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarra
   Args:
     cfg: model configuration (static).
     params: the four parameter groups.
-    batch: "lms" (B, H, W, C), "pan" (B, H, W, 1) float32 in sensor-max units.
+    batch: "lms" (B, H, W, C), "pan" (B, H, W, 1) float32 in sensor-max units; optional
+      "origin" (B, 2) int32, each scene's top-left output pixel (row, col) in its
+      product's grid: then x_T and the DDIM noise are `noise.positional_normal` fields of
+      key_T and key_eta (shared by every scene of the batch), cropped at the origin.
+      Without "origin" x_T = normal(key_T, (B, H, W, C)).
     key: PRNG key (x_T, and the DDIM noise when eta > 0).
     num_steps: DDIM steps (static; the run's config.diffusion.sample_steps).
     eta: DDIM stochasticity, 0 = deterministic given x_T.
+    on_step: host callback after each DDIM step (`ddim_sample`'s), for progress.
 
   Returns:
     (B, H, W, C) float32 HRMS estimate in sensor-max units.
   """
   _, lms, _ = unpack_batch(cfg, batch, need_gt=False)
   key_t, key_eta = jax.random.split(key)
-  x_T = jax.random.normal(key_t, lms.shape, lms.dtype)
+  origin = batch_origin(batch, lms)
+  noise_fn = None if origin is None else positional_noise_fn(origin)
+  x_T = (jax.random.normal if noise_fn is None else noise_fn)(key_t, lms.shape, lms.dtype)
   diffusion = cfg.diffusion
   predict_x0 = make_predict_x0(cfg, params, batch)
   x0 = ddim_sample(predict_x0, x_T, diffusion.alpha_bar, num_steps=num_steps, eta=eta,
-                   key=key_eta)
+                   key=key_eta, noise_fn=noise_fn, on_step=on_step)
   return diffusion.to_image(x0, lms)

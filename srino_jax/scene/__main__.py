@@ -29,8 +29,10 @@ from srino_jax.scene import export, fuse, geo, memory, methods, writer
 # (benchmarks/results/scene.md): exp is exact at any overlap (the halo covers its filters);
 # the global-statistics methods differ by their per-tile statistics, least at an actual
 # overlap of 64 (MTF-GLP-HPM mean 3.02 DN vs 3.34 at 0 and 3.07 at 128; GSA 4.83 vs 4.92 and
-# 4.90). An untrained SRINO's tiled-vs-whole difference (84-97 DN) equals its seed-to-seed
-# spread (87 DN), so it could not tell overlaps apart.
+# 4.90). SRINO was measured when each tile drew its own noise: an untrained model's
+# tiled-vs-whole difference (84-97 DN) equalled its seed-to-seed spread (87 DN), so it could
+# not tell overlaps apart. Tiles now share the scene's noise (srino_jax/noise.py); a trained
+# run's seams: benchmarks/scene.py --overlap-study --run DIR.
 DEFAULT_OVERLAP = 64
 
 

@@ -3,12 +3,16 @@
 Per tile: read the PAN window (plus the method's halo) and the MS window plus interp23tap's
 margin (wrapped around the scene at its borders, as interp23tap's circular borders do on the
 whole scene), so the tile's lms equals the whole-scene lms exactly; fill nodata with the
-window's valid mean; fuse; drop the halo; blend into the row band with the ramp weights;
-write every finished band of rows. Peak memory is one tile's fusion plus one band of rows.
+window's valid mean; fuse (SRINO's noise is keyed by the window's origin in the output
+grid, so tiles and the whole scene share it); drop the halo; blend into the row band with the
+ramp weights; write every finished band of rows. Peak memory is one tile's fusion plus one
+band of rows. Progress: a bar over tiles, or over SRINO's sampling steps when the scene is
+fused in one piece.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -48,9 +52,12 @@ def _fill(img: np.ndarray, valid: np.ndarray, core=(slice(None), slice(None))) -
 
 
 def fuse_window(pair: geo.ScenePair, method: SceneMethod, pan_src, ms_src,
-                rows: tuple[int, int], cols: tuple[int, int], halo: int, index: int
+                rows: tuple[int, int], cols: tuple[int, int], halo: int
                 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
   """Fuses output pixels [rows) x [cols) (multiples of the ratio) with `halo` of context.
+
+  The method sees the window with its halo and that window's top-left output pixel as its
+  origin (SRINO's noise is a function of the output position, not of the tile).
 
   Returns:
     (mean (h, w, C) float64 DN, std (h, w, C) or None, valid (h, w) bool).
@@ -71,7 +78,7 @@ def fuse_window(pair: geo.ScenePair, method: SceneMethod, pan_src, ms_src,
   ms = _fill(ms, ms_ok, core)
   pan = _fill(pan, pan_ok)
   lms = interp23tap(ms, r)[m * r:m * r + ey1 - ey0, m * r:m * r + ex1 - ex0]
-  mean, std = method.fuse(ms[core], lms, pan, index)
+  mean, std = method.fuse(ms[core], lms, pan, (ey0, ex0))
   return mean[crop], (None if std is None else std[crop]), valid[crop]
 
 
@@ -88,7 +95,8 @@ def fuse_pair(pair: geo.ScenePair, method: SceneMethod, plan: Plan, output,
     overwrite: replace existing outputs.
     cog: Cloud-Optimized GeoTIFF layout with overviews.
     dtype: stored dtype (default: the MS file's).
-    progress: show a bar over tiles.
+    progress: show a bar over tiles, or over the sampling steps of a method that has them
+      (`method.step_progress`) when the scene is one tile.
 
   Returns:
     summary dict: outputs, tiles, seconds, peak_bytes (VmHWM).
@@ -109,6 +117,7 @@ def fuse_pair(pair: geo.ScenePair, method: SceneMethod, plan: Plan, output,
   col_starts = tiling.tile_starts(W, plan.tile_cols, plan.overlap, pair.ratio)
   n_tiles = len(row_starts) * len(col_starts)
   halo = method.halo if n_tiles > 1 else 0
+  by_steps = progress and n_tiles == 1 and method.step_progress is not None
   c = pair.bands
   has_std = method.samples > 1
   bands = tiling.RowBands(row_starts, plan.tile_rows, H, W, 2 * c + 1 if has_std else c + 1)
@@ -124,14 +133,15 @@ def fuse_pair(pair: geo.ScenePair, method: SceneMethod, plan: Plan, output,
       (SceneWriter(outputs[-1], dtype="float32", nodata=None, **common) if has_std
        else _Null()) as out_std, \
       tqdm.tqdm(total=n_tiles, desc=f"{method.name} tiles", unit="tile",
-                disable=not progress) as bar:
+                disable=not progress or by_steps) as bar, \
+      (_step_bar(method) if by_steps else contextlib.nullcontext()):
     th, tw = min(plan.tile_rows, H), min(plan.tile_cols, W)
     for ri, y0 in enumerate(row_starts):
       bands.begin_row(ri)
       wy = tiling.tile_weights(row_starts, ri, th, H)
       for ci, x0 in enumerate(col_starts):
         mean, std, valid = fuse_window(pair, method, pan_src, ms_src, (y0, y0 + th),
-                                       (x0, x0 + tw), halo, ri * len(col_starts) + ci)
+                                       (x0, x0 + tw), halo)
         stack = [mean] + ([std] if has_std else []) + [valid[..., None].astype(np.float64)]
         bands.add(y0, x0, np.concatenate(stack, -1),
                   wy[:, None] * tiling.tile_weights(col_starts, ci, tw, W)[None, :])
@@ -144,6 +154,18 @@ def fuse_pair(pair: geo.ScenePair, method: SceneMethod, plan: Plan, output,
   return {"outputs": [str(p) for p in outputs], "tiles": n_tiles,
           "tile": (th, tw), "overlap": plan.overlap,
           "seconds": time.perf_counter() - t0, "peak_bytes": peak_memory()}
+
+
+@contextlib.contextmanager
+def _step_bar(method: SceneMethod):
+  """A bar over the method's sampling steps, advanced by its `step_progress` callback."""
+  with tqdm.tqdm(total=method.step_progress.steps, desc=f"{method.name} steps",
+                 unit="step") as bar:
+    method.step_progress.bar = bar
+    try:
+      yield bar
+    finally:
+      method.step_progress.bar = None
 
 
 class _Null:

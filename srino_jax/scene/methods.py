@@ -5,6 +5,12 @@ digital numbers, plus what the tiler and the memory estimate need to know about 
 SRINO-specific calls (loading a run, its sensor, random parameters, the sampler) live in
 this module.
 
+SRINO under tiling: every window is fused with the same key (the seed) and its origin in the
+output grid, so its initial and per-step noise are crops of one positional noise field
+(`srino_jax.noise`): a pixel gets the same noise in a tile as in the whole scene, and the
+tiled-vs-whole difference is the model's global context alone (its attention and spectral
+statistics span the window).
+
 Classical methods under tiling: only `exp` is a purely local operator, so only it is exact
 tile by tile (the halo covers interp23tap and the MTF / box filters). Every other toolbox
 method also uses statistics of the whole image, which a tile computes over its own window:
@@ -24,7 +30,7 @@ import numpy as np
 from srino_jax import baselines
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["SceneMethod", "classical_method", "srino_method", "load_srino", "run_sensor",
+__all__ = ["SceneMethod", "StepProgress", "classical_method", "srino_method", "load_srino", "run_sensor",
            "random_srino_params", "generic_sensor", "CLASSICAL_HALO"]
 
 # PAN pixels of context around a tile for the classical filters: the MTF filters are 41 x 41
@@ -43,7 +49,34 @@ _CLASSICAL_SECONDS = 2.0e-7
 _SRINO_BYTES_PER_WIDTH = 80.0
 _SRINO_SECONDS_PER_WIDTH_STEP = 1.8e-7
 
-Fuse = Callable[[np.ndarray, np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray | None]]
+Fuse = Callable[[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]],
+                tuple[np.ndarray, np.ndarray | None]]
+
+
+class StepProgress:
+  """The sampler's step callback (`on_step`) for a progress bar over the DDIM steps.
+
+  One object per SceneMethod: the callback is part of the jitted sampler's cache key, so the
+  same object on every call compiles once. `fuse_pair` sets `bar` (a tqdm bar) while it
+  fuses a scene in one piece; with `bar` None the method does not pass the callback at all
+  (tiles: no host callback in the compiled sampler, which JAX's persistent cache would not
+  store). Under the vmap over samples the callback fires once per sample and step, in any
+  order, so it only ever raises the bar to step i + 1.
+
+  Attributes:
+    steps: the number of DDIM steps (the bar's total).
+    bar: the tqdm bar to advance, or None.
+  """
+
+  def __init__(self, steps: int):
+    self.steps = steps
+    self.bar = None
+
+  def __call__(self, i: int) -> None:
+    bar = self.bar
+    if bar is not None and i + 1 > bar.n:
+      bar.n = i + 1
+      bar.refresh()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,14 +85,16 @@ class SceneMethod:
 
   Attributes:
     name: shown in messages and stored in the output's metadata.
-    fuse: (ms (h, w, C), lms (r h, r w, C), pan (r h, r w, 1), tile index) -> (mean, std or
-      None), float64 digital numbers (r h, r w, C); the tile index seeds the noise.
+    fuse: (ms (h, w, C), lms (r h, r w, C), pan (r h, r w, 1), origin) -> (mean, std or
+      None), float64 digital numbers (r h, r w, C); origin = (row, col) of the window's
+      top-left pixel in the output grid (SRINO's noise is a function of it).
     sensor: the sensor whose band count the MS must have.
     halo: PAN pixels of context fused around each tile and discarded.
     bytes_per_pixel: working memory per output pixel (estimate).
     seconds_per_pixel: time per output pixel (estimate, this machine).
     ratios: supported ratios (None: any power of two).
     samples: K samples per pixel (std is returned when K > 1).
+    step_progress: the callback that shows progress over sampling steps (SRINO), or None.
   """
 
   name: str
@@ -70,6 +105,7 @@ class SceneMethod:
   seconds_per_pixel: float
   ratios: tuple[int, ...] | None = None
   samples: int = 1
+  step_progress: StepProgress | None = None
 
   def check_ratio(self, ratio: int, where: str) -> None:
     ok = (ratio in self.ratios if self.ratios else ratio >= 2 and not ratio & (ratio - 1))
@@ -95,8 +131,8 @@ def classical_method(name: str, sensor: Sensor) -> SceneMethod:
                      f"{', '.join(baselines.available_methods())}")
   impl = baselines.METHODS[key]
 
-  def fuse(ms, lms, pan, index):
-    del index
+  def fuse(ms, lms, pan, origin):
+    del origin  # deterministic
     ratio = pan.shape[0] // ms.shape[0]
     return np.asarray(impl(lms, pan, ms, sensor, ratio), np.float64), None
 
@@ -133,16 +169,14 @@ def random_srino_params(run, seed: int = 0) -> Any:
 
 
 def _model_width(run) -> int:
-  try:
-    return int(_model_config(run).width)
-  except Exception:  # an unknown run layout: assume the paper's width
-    return 64
+  return int(_model_config(run).width)
 
 
 def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: int = 1,
                  steps: int | None = None, seed: int = 0) -> SceneMethod:
-  """SRINO with `params`, fusing each tile with `inference.fuse_scenes` (model units =
-  digital numbers / the sensor's max)."""
+  """SRINO with `params`, fusing each window with `inference.fuse_scenes` (model units =
+  digital numbers / the sensor's max): one key, PRNGKey(seed), for every window, and the
+  window's origin, so tiles and the whole scene draw the same noise at every pixel."""
   import jax
   from srino_jax import inference
   trained = get_sensor(run_sensor(run))
@@ -150,21 +184,25 @@ def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: i
   if sensor.bands != trained.bands:
     raise ValueError(f"the model fuses {trained.bands} bands ({trained.name}); sensor "
                      f"{sensor.name} has {sensor.bands}")
-  root = jax.random.PRNGKey(seed)
+  key = jax.random.PRNGKey(seed)
   scale = sensor.max_value
+  # The steps fuse_scenes will run: --steps, else the run's.
+  n_steps = steps or int(getattr(run, "config", run).diffusion.sample_steps)
+  progress = StepProgress(n_steps)
 
-  def fuse(ms, lms, pan, index):
+  def fuse(ms, lms, pan, origin):
     data = {k: (np.asarray(v, np.float32) / scale)[None]
             for k, v in (("ms", ms), ("lms", lms), ("pan", pan))}
-    mean, std = inference.fuse_scenes(run, params, data, jax.random.fold_in(root, index),
-                                      num_samples=num_samples, steps=steps, progress=False)
+    data["origin"] = np.asarray([origin], np.int32)
+    mean, std = inference.fuse_scenes(
+        run, params, data, key, num_samples=num_samples, steps=steps, progress=False,
+        on_step=progress if progress.bar is not None else None)
     std = np.asarray(std[0], np.float64) * scale if num_samples > 1 else None
     return np.asarray(mean[0], np.float64) * scale, std
 
   width = _model_width(run)
-  n_steps = steps or 25
   return SceneMethod(
       "srino", fuse, sensor, halo=0,
       bytes_per_pixel=_SRINO_BYTES_PER_WIDTH * width * num_samples,
       seconds_per_pixel=_SRINO_SECONDS_PER_WIDTH_STEP * width * n_steps * num_samples,
-      ratios=(sensor.ratio,), samples=num_samples)
+      ratios=(sensor.ratio,), samples=num_samples, step_progress=progress)

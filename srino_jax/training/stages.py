@@ -34,7 +34,10 @@ __all__ = ["Stage", "STAGES", "SRINO_STAGES", "LEARNED_STAGES", "register_stage"
 LossFn = Callable[[ModelConfig, Any, dict, jax.Array], tuple[jax.Array, dict]]
 # init(cfg, key, pan_size) -> the stage's whole parameter tree (a dict of groups).
 InitFn = Callable[[ModelConfig, jax.Array, int], dict]
-# fuse(cfg, params, batch, key, num_steps, eta) -> (B, H, W, C) fused images, model units.
+# fuse(cfg, params, batch, key, num_steps, eta, on_step=None) -> (B, H, W, C) fused images,
+# model units. batch may hold "origin" (B, 2) (SRINO's positional noise; others ignore it);
+# on_step(i) is an optional host callback after sampling step i (stages without steps
+# accept and ignore it).
 FuseFn = Callable[..., jax.Array]
 
 VALIDATIONS = ("loss", "fusion")
@@ -57,9 +60,9 @@ class Stage:
       (`fuse` on the validation scenes, scored by Q2n).
     higher_is_better: whether a higher validation score is better (picks the best
       checkpoint).
-    fuse: `fuse(cfg, params, batch, key, num_steps, eta) -> (B, H, W, C)`, the stage's
-      fusion of a batch of (lms, ms, pan); required for "fusion" validation and to fuse
-      scenes with the stage's parameters (inference).
+    fuse: `fuse(cfg, params, batch, key, num_steps, eta, on_step=None) -> (B, H, W, C)`,
+      the stage's fusion of a batch of (lms, ms, pan, optionally origin); required for
+      "fusion" validation and to fuse scenes with the stage's parameters (inference).
   """
 
   name: str

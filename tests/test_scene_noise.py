@@ -1,0 +1,141 @@
+"""SRINO in srino_jax.scene: tiles and the whole scene share their noise (positional, one key),
+and a scene fused in one piece shows progress over the sampling steps.
+
+The denoiser is replaced by per-pixel stand-ins, so the model's global context cannot differ
+between a tile and the whole scene: what remains is the noise, which must then agree."""
+
+import pathlib
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+rasterio = pytest.importorskip("rasterio")
+from rasterio.transform import Affine  # noqa: E402
+
+import srino_jax.model.sampling as sampling_mod  # noqa: E402
+from srino_jax import inference  # noqa: E402
+from srino_jax.scene import fuse, geo, memory, methods  # noqa: E402
+from conftest import paper_config  # noqa: E402
+
+SIDE = 64  # PAN pixels; IKONOS ratio 4
+
+
+def _write(path, img, px):
+  h, w, c = img.shape
+  with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=c, dtype="uint16",
+                     crs="EPSG:32633", transform=Affine(px, 0, 5e5, 0, -px, 4e6)) as dst:
+    dst.write(np.moveaxis(img, -1, 0).astype("uint16"))
+  return str(path)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+  rng = np.random.default_rng(3)
+  d = tmp_path_factory.mktemp("noise")
+  pan = _write(d / "pan.tif", rng.integers(200, 1800, (SIDE, SIDE, 1)), 1.0)
+  ms = _write(d / "ms.tif", rng.integers(200, 1800, (SIDE // 4, SIDE // 4, 4)), 4.0)
+  return geo.open_pair(pan, ms)
+
+
+def _run(eta):
+  return paper_config("sensor=ikonos", "model.width=8", "model.depth=1", "model.heads=2",
+                      "model.adapter_width=4", f"diffusion.eta={eta}")
+
+
+@pytest.fixture
+def stand_in(monkeypatch):
+  """Replaces SRINO's denoiser by `stand_in.predict(x_t, lms)` (per pixel) and keeps the
+  sampler's jit cache from mixing it with the real model's."""
+  class StandIn:
+    predict = None
+
+  monkeypatch.setattr(sampling_mod, "make_predict_x0", lambda cfg, params, batch: (
+      lambda x_t, t, x0_prev: StandIn.predict(x_t, x0_prev, batch["lms"])))
+  inference._batch_fuser.cache_clear()
+  yield StandIn
+  inference._batch_fuser.cache_clear()
+
+
+def _fuse(pair, method, out, tile=None, overlap=0, progress=False):
+  plan = memory.plan_fusion(method, SIDE, SIDE, 4, 2 ** 33, tile=tile, overlap=overlap)
+  summary = fuse.fuse_pair(pair, method, plan, out, dtype="float64", progress=progress)
+  with rasterio.open(out) as o:
+    return np.moveaxis(o.read(), 0, -1), summary
+
+
+def test_a_tile_draws_the_crop_of_the_whole_scenes_x_T(pair, stand_in, tmp_path):
+  """One DDIM step with x0_hat = x_t returns x_T itself: the output is L + x_T / s (DN), so
+  the tiled output is the crop-and-blend of the whole scene's x_T."""
+  stand_in.predict = staticmethod(lambda x_t, x0_prev, lms: x_t)
+  method = methods.srino_method(_run(0.0), None, steps=1, seed=2)
+  whole, _ = _fuse(pair, method, tmp_path / "whole.tif")
+  tiled, summary = _fuse(pair, method, tmp_path / "tiled.tif", tile=32, overlap=8)
+  assert summary["tiles"] == 9
+  np.testing.assert_allclose(tiled, whole, rtol=1e-9, atol=1e-6)
+  # Non-trivial: x_T is noise of DN size, another seed gives another field.
+  other, _ = _fuse(pair, methods.srino_method(_run(0.0), None, steps=1, seed=3),
+                   tmp_path / "other.tif")
+  assert np.abs(other - whole).mean() > 100
+
+
+def test_tiled_equals_whole_with_eta_noise_and_samples(pair, stand_in, tmp_path):
+  """Several steps with eta > 0 and K = 2 samples: with a per-pixel denoiser every pixel's
+  trajectory depends only on its own noise, so tiles agree with the whole scene."""
+  stand_in.predict = staticmethod(lambda x_t, x0_prev, lms: 0.5 * x_t
+                                  + 0.2 * jnp.tanh(x0_prev) - 0.1 * lms)
+  method = methods.srino_method(_run(0.5), None, num_samples=2, steps=3)
+  whole, _ = _fuse(pair, method, tmp_path / "whole.tif")
+  tiled, _ = _fuse(pair, method, tmp_path / "tiled.tif", tile=32, overlap=8)
+  np.testing.assert_allclose(tiled, whole, rtol=1e-9, atol=1e-6)
+  with rasterio.open(tmp_path / "whole_std.tif") as a, \
+      rasterio.open(tmp_path / "tiled_std.tif") as b:
+    std_whole, std_tiled = a.read(), b.read()
+  assert std_whole.max() > 0  # the two samples differ
+  np.testing.assert_allclose(std_tiled, std_whole, rtol=1e-5, atol=1e-3)
+
+
+def test_whole_scene_shows_a_bar_over_steps_and_compiles_once(pair, stand_in, tmp_path,
+                                                              capfd):
+  stand_in.predict = staticmethod(lambda x_t, x0_prev, lms: 0.5 * x_t)
+  method = methods.srino_method(_run(0.0), None, steps=4)
+  _fuse(pair, method, tmp_path / "a.tif", progress=True)
+  err = capfd.readouterr().err
+  assert "srino steps" in err and "4/4" in err and "srino tiles" not in err
+  assert method.step_progress.bar is None  # detached after the scene
+  misses = inference._batch_fuser.cache_info().misses
+  _fuse(pair, method, tmp_path / "b.tif", progress=True)  # same callback object: cached
+  assert inference._batch_fuser.cache_info().misses == misses
+  assert "4/4" in capfd.readouterr().err
+  _fuse(pair, method, tmp_path / "c.tif", tile=32, overlap=8, progress=True)
+  err = capfd.readouterr().err
+  assert "srino tiles" in err and "9/9" in err and "srino steps" not in err
+  # Tiles run without the callback (one more sampler for all 9 tiles).
+  assert inference._batch_fuser.cache_info().misses == misses + 1
+
+
+def test_step_progress_only_raises_the_bar():
+  class Bar:
+    n, refreshed = 0, 0
+
+    def refresh(self):
+      self.refreshed += 1
+
+  progress = methods.StepProgress(5)
+  progress(0)  # no bar attached: nothing happens
+  progress.bar = Bar()
+  for i in (0, 0, 2, 1, 2, 4, 3):  # two samples' callbacks, out of order
+    progress(i)
+  assert progress.bar.n == 5 and progress.bar.refreshed == 3
+
+
+def test_model_width_of_an_unreadable_run_is_an_error():
+  """No silent default width: a run whose model config cannot be read fails with that
+  error (the memory estimate would otherwise be for the wrong model)."""
+  run = _run(0.0)
+  assert methods._model_width(run) == 8
+  broken = paper_config("sensor=ikonos")
+  broken.unlock()
+  del broken["model"]
+  with pytest.raises((AttributeError, KeyError)):
+    methods._model_width(broken)
