@@ -181,6 +181,8 @@ def _markdown(results, command, meta):
   lines = ["# Real data: held-out blocks (GeoEye-1, IKONOS) and WorldView-2", "",
            f"Command: `{command}`", "", meta, ""]
   for res in results:
+    if res.get("command", command) != command:
+      lines += [f"({res['scene']}: `{res['command']}`. {res['meta']})", ""]
     for scale, rows in res["tables"].items():
       lines += [f"## {res['scene']}, {scale} resolution", "", "```",
                 metrics.format_table(rows), "```", ""]
@@ -208,6 +210,9 @@ def main(argv=None):
   p.add_argument("--samples", type=int, default=8, help="K samples for the spread")
   p.add_argument("--no-train", action="store_true", help="evaluate only the trained workdirs")
   p.add_argument("--skip-wv2", action="store_true", help="leave out the WV2 scene")
+  p.add_argument("--only", choices=("real4", "demo"), help="evaluate only the scenes of this "
+                 "model config (real4: GeoEye-1 and IKONOS; demo: WV2) and replace just their "
+                 "entries in an existing results file (the others keep their command)")
   p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "real_data"),
                  help="output path without extension (.json and .md are written)")
   args = p.parse_args(argv)
@@ -218,6 +223,8 @@ def main(argv=None):
   results, models = [], {}
   for scene in _scenes(args):
     name = scene[4]
+    if args.only and name != args.only:
+      continue
     if name not in models:
       print(f"models of configs/{name}.py", flush=True)
       models[name] = _models(args, name)
@@ -229,6 +236,16 @@ def main(argv=None):
           f"FusionNet {args.learned_seeds}; rows with fewer seeds than asked had missing "
           f"checkpoints (--no-train). Fused images clipped to [0, 2^bits]; no border cut. "
           f"Wall time {time.perf_counter() - t0:.0f} s.")
+  for res in results:
+    res["command"], res["meta"] = command, meta
+  if args.only and os.path.isfile(args.out + ".json"):
+    # Keep the other scenes' entries (each with the command that produced it).
+    with open(args.out + ".json", encoding="utf-8") as f:
+      old = json.load(f)
+    fresh = {res["scene"] for res in results}
+    kept = [{"command": old["command"], "meta": old["meta"], **res}
+            for res in old["results"] if res["scene"] not in fresh]
+    results = kept + results
   write_text_atomic(args.out + ".json", json.dumps(
       {"command": command, "meta": meta, "results": results}, indent=1))
   text = _markdown(results, command, meta)

@@ -179,6 +179,7 @@ def run(main_fn: Callable[[argparse.Namespace], int | None], parser: argparse.Ar
         return int(e.code or 0) if not isinstance(e.code, str) else 2
       debug = bool(getattr(args, "debug", debug))
       status = main_fn(args)
+      check_interrupted()  # a signal whose exception a callback swallowed still stops here
       return 0 if status is None else int(status)
     except BaseException as exc:  # noqa: BLE001 - every exit goes through here
       if isinstance(exc, SystemExit):

@@ -39,7 +39,10 @@ def _on_signal(signum, frame):
     os.write(2, f"warning: {name} received: stopping at the next safe point (between "
                 f"steps); send it again to stop at once.\n".encode())
     return
-  _Deferral.pending = None
+  # Recorded as well as raised: Python ignores an exception raised inside a garbage-collection
+  # or weakref callback (JAX runs such callbacks), and the run would go on and exit 0. The
+  # record makes the next `check_interrupted` (between steps, or `cli.run` at the end) raise.
+  _Deferral.pending = int(signum)
   raise Interrupted(signum)
 
 

@@ -67,3 +67,24 @@ def test_cli_run_maps_a_deferred_signal_to_its_exit_code(capsys):
   assert cli.run(work, cli.make_parser("t", "test"), []) == 143
   err = capsys.readouterr().err.strip().splitlines()
   assert err[-1].startswith("error: interrupted by SIGTERM")
+
+
+def test_a_signal_whose_exception_was_swallowed_still_exits_with_its_code(capsys):
+  """JAX runs garbage-collection callbacks, where Python ignores an exception: a signal
+  raised there must not let the run finish with 0. Simulated by swallowing Interrupted."""
+  after = []
+
+  def main(args):
+    try:
+      _kill(signal.SIGINT)  # no deferred block: the handler raises ...
+      after.append("not reached")
+    except Interrupted:
+      pass  # ... and something swallows it, as "Exception ignored in: <gc callback>" does
+    after.append("work went on")
+    return 0
+
+  assert cli.run(main, cli.make_parser("prog", "doc"), []) == 130
+  assert after == ["work went on"]
+  err = capsys.readouterr().err.strip().splitlines()
+  assert err[-1].startswith("error: interrupted by SIGINT")
+  signals.check_interrupted()  # handled: nothing pending after run returned
