@@ -12,7 +12,10 @@ from srino_jax.errors import Interrupted
 
 
 def _kill(sig):
-  os.kill(os.getpid(), sig)  # the handler runs at the next bytecode of the main thread
+  # raise_signal delivers to this (the main) thread, so the handler runs at its next bytecode.
+  # os.kill(os.getpid()) lets the kernel pick any thread (JAX and xdist start many): the main
+  # thread then learns of it a little later, after the assertion under test (a flake).
+  signal.raise_signal(sig)
 
 
 def test_a_deferred_signal_is_raised_at_the_next_check():
