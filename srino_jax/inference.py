@@ -29,8 +29,8 @@ from srino_jax.training import run as runs
 from srino_jax.training.stages import LEARNED_STAGES, get_stage
 
 __all__ = ["TrainedRun", "find_run", "load_trained", "model_sensor", "check_guidance",
-           "input_sensor", "read_inputs", "fuse_scenes", "comparison_rows", "LEARNED_LABELS", "learned_stages",
-           "learned_fusions"]
+           "input_sensor", "read_inputs", "fuse_scenes", "comparison_rows", "LEARNED_LABELS",
+           "learned_stages", "learned_fusions"]
 
 # The stage whose parameters fuse scenes unless told otherwise: SRINO's last stage.
 DEFAULT_STAGE = "stage2"

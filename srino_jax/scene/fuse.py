@@ -128,10 +128,11 @@ def fuse_pair(pair: geo.ScenePair, method: SceneMethod, plan: Plan, output,
   t0 = time.perf_counter()
   # GDAL keeps written blocks in its cache (default 5% of RAM) until it is full: cap it so
   # the output does not pile up in memory on a large scene.
-  with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(pair.pan_path) as pan_src, rasterio.open(pair.ms_path) as ms_src, \
+  with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(pair.pan_path) as pan_src, \
+      rasterio.open(pair.ms_path) as ms_src, \
       SceneWriter(output, dtype=dtype or pair.dtype, nodata=nodata, **common) as out, \
       (SceneWriter(outputs[-1], dtype="float32", nodata=None, **common) if has_std
-       else _Null()) as out_std, \
+       else contextlib.nullcontext()) as out_std, \
       tqdm.tqdm(total=n_tiles, desc=f"{method.name} tiles", unit="tile",
                 disable=not progress or by_steps) as bar, \
       (_step_bar(method) if by_steps else contextlib.nullcontext()):
@@ -166,11 +167,3 @@ def _step_bar(method: SceneMethod):
       yield bar
     finally:
       method.step_progress.bar = None
-
-
-class _Null:
-  def __enter__(self):
-    return None
-
-  def __exit__(self, *exc):
-    return False

@@ -30,8 +30,8 @@ import numpy as np
 from srino_jax import baselines
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["SceneMethod", "StepProgress", "classical_method", "srino_method", "load_srino", "run_sensor",
-           "random_srino_params", "generic_sensor", "CLASSICAL_HALO"]
+__all__ = ["SceneMethod", "StepProgress", "classical_method", "srino_method", "load_srino",
+           "run_sensor", "random_srino_params", "generic_sensor", "CLASSICAL_HALO"]
 
 # PAN pixels of context around a tile for the classical filters: the MTF filters are 41 x 41
 # (radius 20) and MTF-GLP's low-pass PAN goes through a decimation and interp23tap (9 MS
