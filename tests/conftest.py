@@ -5,7 +5,9 @@ import pathlib
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+import signal  # noqa: E402
 import tempfile  # noqa: E402
+import warnings  # noqa: E402
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -18,6 +20,20 @@ jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 REAL_WV2 = REPO.parent / "shared" / "realdata" / "pypansharpening_imgWV2.mat"
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_restored(request):
+  """Each test starts with the SIGINT handler the previous one found. A library that leaves
+  its own behind (seen once: asyncio's Runner handler, whose loop was closed, so SIGINT no
+  longer raised KeyboardInterrupt in a later test of the same xdist worker) is named in a
+  warning and undone."""
+  before = signal.getsignal(signal.SIGINT)
+  yield
+  after = signal.getsignal(signal.SIGINT)
+  if after is not before:
+    warnings.warn(f"{request.node.nodeid} left the SIGINT handler {after!r}; restored")
+    signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,8 @@ from srino_jax.errors import Interrupted
 
 
 def _kill(sig):
-  # raise_signal delivers to this (the main) thread, so the handler runs at its next bytecode.
-  # os.kill(os.getpid()) lets the kernel pick any thread (JAX and xdist start many): the main
-  # thread then learns of it a little later, after the assertion under test (a flake).
+  # raise_signal delivers to this (the main) thread, so the handler runs at its next bytecode
+  # (os.kill to the process lets the kernel pick any of the threads JAX starts).
   signal.raise_signal(sig)
 
 
