@@ -24,11 +24,12 @@ REAL_WV2 = REPO.parent / "shared" / "realdata" / "pypansharpening_imgWV2.mat"
 
 @pytest.fixture(autouse=True)
 def _sigint_handler_restored(request):
-  """Each test starts with the SIGINT handler the previous one found. A library that leaves
-  its own behind (seen once: asyncio's Runner handler, whose loop was closed, so SIGINT no
-  longer raised KeyboardInterrupt in a later test of the same xdist worker) is named in a
-  warning and undone."""
+  """Each test ends with the SIGINT handler it started with, and a test that starts with
+  something else than Python's default (left by a library or a session fixture: seen in CI,
+  where a later test's SIGINT no longer raised KeyboardInterrupt) is named in a warning."""
   before = signal.getsignal(signal.SIGINT)
+  if before is not signal.default_int_handler:
+    warnings.warn(f"{request.node.nodeid} starts with the SIGINT handler {before!r}")
   yield
   after = signal.getsignal(signal.SIGINT)
   if after is not before:

@@ -50,6 +50,15 @@ def test_leaving_the_block_raises_and_a_second_signal_raises_at_once(capfd):
 
 
 def test_without_handlers_signals_behave_as_usual():
+  # Python's own handler, whatever an earlier test or library left (conftest warns about it).
+  old = signal.signal(signal.SIGINT, signal.default_int_handler)
+  try:
+    _raises_keyboard_interrupt_in_a_deferred_block()
+  finally:
+    signal.signal(signal.SIGINT, old)
+
+
+def _raises_keyboard_interrupt_in_a_deferred_block():
   with pytest.raises(KeyboardInterrupt) as info:
     with signals.deferred_signals():
       _kill(signal.SIGINT)  # Python's default SIGINT handler: KeyboardInterrupt at once
