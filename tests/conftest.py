@@ -5,9 +5,7 @@ import pathlib
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import signal  # noqa: E402
 import tempfile  # noqa: E402
-import warnings  # noqa: E402
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -20,21 +18,6 @@ jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 REAL_WV2 = REPO.parent / "shared" / "realdata" / "pypansharpening_imgWV2.mat"
-
-
-@pytest.fixture(autouse=True)
-def _sigint_handler_restored(request):
-  """Each test ends with the SIGINT handler it started with, and a test that starts with
-  something else than Python's default (left by a library or a session fixture: seen in CI,
-  where a later test's SIGINT no longer raised KeyboardInterrupt) is named in a warning."""
-  before = signal.getsignal(signal.SIGINT)
-  if before is not signal.default_int_handler:
-    warnings.warn(f"{request.node.nodeid} starts with the SIGINT handler {before!r}")
-  yield
-  after = signal.getsignal(signal.SIGINT)
-  if after is not before:
-    warnings.warn(f"{request.node.nodeid} left the SIGINT handler {after!r}; restored")
-    signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture(scope="session")

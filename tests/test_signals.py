@@ -50,7 +50,8 @@ def test_leaving_the_block_raises_and_a_second_signal_raises_at_once(capfd):
 
 
 def test_without_handlers_signals_behave_as_usual():
-  # Python's own handler, whatever an earlier test or library left (conftest warns about it).
+  # Python's own handler: a process started in the background by a non-interactive shell
+  # (`cmd &`, as CI scripts do) inherits SIGINT ignored, and Python then keeps SIG_IGN.
   old = signal.signal(signal.SIGINT, signal.default_int_handler)
   try:
     _raises_keyboard_interrupt_in_a_deferred_block()
