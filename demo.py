@@ -19,7 +19,8 @@ import time
 import jax
 
 from srino_jax import inference, metrics
-from srino_jax.training import configfile, datasets, loop, run as runs
+from srino_jax.training import configfile, loop
+from srino_jax.training.run import Run
 
 CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "demo.py"
 
@@ -27,9 +28,9 @@ REAL_WV2 = pathlib.Path(__file__).resolve().parent.parent / "shared" / "realdata
     "pypansharpening_imgWV2.mat"
 
 
-def _table(run, params, data, sensor, title):
+def _table(run, fuse, data, sensor, title):
   t0 = time.perf_counter()
-  fused, _ = inference.fuse_scenes(run, params, data, jax.random.PRNGKey(run.config.seed))
+  fused, _ = inference.fuse_scenes(fuse, data, jax.random.key(run.config.seed), progress=True)
   seconds = (time.perf_counter() - t0) / len(fused)
   others = inference.learned_fusions(run, data)  # PNN, FusionNet trained in the same run
   rows = inference.comparison_rows(data, fused, sensor, seconds=seconds, others=others)
@@ -38,9 +39,9 @@ def _table(run, params, data, sensor, title):
   return rows
 
 
-def _trains_on_real(config) -> bool:
+def _trains_on_real(run) -> bool:
   """Whether a real scene is among the run's training sources (the optional WV3 example)."""
-  return any(entry.kind == "real" for _, entry in datasets.source_entries(config))
+  return any(source.kind == "real" for source in run.sources)
 
 
 def main():
@@ -53,20 +54,22 @@ def main():
     shutil.rmtree(args.workdir)
   start = time.perf_counter()
   config = configfile.load_config(str(CONFIG))
-  loop.prepare_data(config)
-  loop.train(config, args.workdir, loop.all_stages(config))
+  run = Run.from_config(config, args.workdir)
+  loop.prepare_data(run)
+  loop.train(run, loop.all_stages(run))
   trained = time.perf_counter()
-  run, params = inference.load_trained(workdir=args.workdir)
-  test = inference.read_inputs(runs.data_path(config, "test"), config.sensor)
-  _table(run, params, test, config.sensor,
+  run = Run.load(args.workdir)  # the best stage-2 checkpoint
+  fuse = inference.make_fuser(run, run.params())  # built once, for both tables
+  test = inference.read_inputs(run.data_path("test"), config.sensor)
+  _table(run, fuse, test, config.sensor,
          f"Synthetic {config.sensor.upper()} test set, reduced resolution "
          f"({len(test['pan'])} scenes, PAN {test['pan'].shape[1]} px)")
   wv2 = os.environ.get("SRINO_REAL_WV2", str(REAL_WV2))
   if os.path.exists(wv2):
     real = inference.read_inputs(wv2, "wv2", reduce=True)
-    _table(run, params, real, inference.input_sensor(wv2, "wv2"), "Real WorldView-2 scene, Wald reduction "
-           "(MS 80x80 -> 320x320, GT = original MS; models trained on synthetic WV3"
-           + (" + the real WV3 example)" if _trains_on_real(config) else " only)"))
+    _table(run, fuse, real, inference.input_sensor(wv2, "wv2"), "Real WorldView-2 scene, Wald "
+           "reduction (MS 80x80 -> 320x320, GT = original MS; models trained on synthetic WV3"
+           + (" + the real WV3 example)" if _trains_on_real(run) else " only)"))
   else:
     print(f"[skipped] real WV2 scene not found at {wv2}")
   print(f"demo: training {trained - start:.0f} s, total {time.perf_counter() - start:.0f} s")

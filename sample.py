@@ -24,7 +24,6 @@ import numpy as np
 from srino_jax import baselines, cli, inference, metrics, quicklook, sensors
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.errors import CheckpointError, InputError, UsageError
-from srino_jax.training.stages import get_stage
 
 PROG = "python sample.py"
 EPILOG = """exit codes: 0 done (output written and the table printed), 2 bad arguments, 3 missing
@@ -92,30 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_run(args):
-  """(run config, model sensor, input sensor); refuses what the run cannot do."""
+  """(run, input sensor, methods); refuses what the run cannot do."""
   try:
-    config, _, _ = inference.find_run(args.workdir, args.checkpoint)
-  except FileNotFoundError as err:
-    raise CheckpointError(str(err), "Give a run folder written by train.py.") from None
-  except ValueError as err:  # an unreadable config.json
-    raise CheckpointError(str(err), "Give a run folder written by train.py.") from None
-  try:
-    inference.check_guidance(config, args.guidance)
-    if args.stage is not None:
-      get_stage(args.stage)
-    trained = sensors.get_sensor(inference.model_sensor(config))
-    sensor = sensors.get_sensor(args.sensor or trained.name)
+    run = inference.open_run(args.workdir, args.checkpoint, which=args.which, stage=args.stage)
+    inference.check_guidance(run, args.guidance)
+    sensor = sensors.get_sensor(args.sensor or run.sensor.name)
   except ValueError as err:
     raise UsageError(str(err), f"See {PROG} --help.") from None
-  if sensor.bands != trained.bands:
-    raise UsageError(f"the model fuses {trained.bands} bands, sensor {sensor.name} has "
-                     f"{sensor.bands}", f"Give the run's sensor ({trained.name}) or omit --sensor.")
+  if sensor.bands != run.sensor.bands:
+    raise UsageError(f"the model fuses {run.sensor.bands} bands, sensor {sensor.name} has "
+                     f"{sensor.bands}", f"Give the run's sensor ({run.sensor.name}) or omit "
+                     "--sensor.")
   known = baselines.available_methods()
   methods = [m for m in args.methods.split(",") if m]
   bad = [m for m in methods if m.lower().replace("_", "-") not in known]
   if bad:
     raise UsageError(f"--methods: unknown {', '.join(bad)}", f"Choose from {', '.join(known)}.")
-  return sensor, methods
+  return run, sensor, methods
 
 
 def _check_table(args, data, sensor) -> None:
@@ -131,7 +123,7 @@ def _check_table(args, data, sensor) -> None:
 
 def _main(args) -> int:
   logging.getLogger("absl").setLevel(logging.WARNING if args.debug else logging.ERROR)
-  sensor, methods = _check_run(args)
+  run, sensor, methods = _check_run(args)
   with cli.reading(args.input):
     # Model units are DN / the input's own maximum (a .mat's L or --bits): the same sensor
     # converts the fused images back to DN and scores them.
@@ -145,17 +137,13 @@ def _main(args) -> int:
   if args.png:
     for i in range(n):
       cli.check_writable(os.path.join(args.png, f"scene_{i:03d}.png"), args.overwrite)
-  try:
-    run, params = inference.load_trained(args.workdir, args.checkpoint, which=args.which,
-                                         stage=args.stage)
-  except FileNotFoundError as err:
-    raise CheckpointError(str(err), "Train the stage first, or give another run.") from None
+  params = inference.load_params(run)
   t0 = time.perf_counter()
   # A signal during compilation or sampling stops between sampler calls, never inside JAX.
   with cli.deferred_signals():
-    mean, std = inference.fuse_scenes(run, params, data, jax.random.PRNGKey(args.seed),
-                                      args.num_samples, args.steps, args.eta, args.guidance,
-                                      args.batch_size)
+    fuse = inference.make_fuser(run, params, args.num_samples, args.steps, args.eta)
+    mean, std = inference.fuse_scenes(fuse, data, jax.random.key(args.seed), args.batch_size,
+                                      progress=True)
   if not np.all(np.isfinite(mean)):
     raise CheckpointError(f"the model's output holds {int(np.sum(~np.isfinite(mean)))} "
                           f"NaN/Inf values: nothing written", "Check the run's training logs.")

@@ -106,19 +106,23 @@ def _main(args) -> int:
     return 0
   if args.workdir is None:
     raise UsageError("--workdir is required to train", "Give the run's output folder.")
-  todo = loop.all_stages(config) if args.stage == "all" else (args.stage,)
+  run = preflight.make_run(config, args.workdir)
+  try:
+    todo = loop.all_stages(run) if args.stage == "all" else (args.stage,)
+  except ValueError as err:  # an unknown stage in config.train.baselines
+    raise UsageError(f"--config.train.baselines: {err}", "Name registered stages.") from None
   # Everything that can be checked is checked before the workdir is created.
-  preflight.check_config(config, todo)
-  preflight.check_workdir(config, args.workdir, todo)
+  preflight.check_config(run, todo)
+  preflight.check_workdir(run, todo)
   if args.multihost:
     sharding.initialize_distributed()
   with cli.reading(config.data.root):
-    loop.prepare_data(config)
-  preflight.check_data(config)
+    loop.prepare_data(run)
+  preflight.check_data(run)
   # SIGINT/SIGTERM during training stop at the next step boundary (never inside JAX), after
   # a checkpoint of the current step.
   with cli.deferred_signals():
-    loop.train(config, args.workdir, todo, progress=not args.quiet)
+    loop.train(run, todo, progress=not args.quiet)
   print(f"trained {', '.join(todo)} in {os.path.abspath(args.workdir)}")
   return 0
 

@@ -15,6 +15,9 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
+  # Version of the run format (config.json): 2 = random streams from fixed stream ids
+  # (`training/run.py`); a config.json without it is a version-1 run and keeps its streams.
+  config.version = 2
   config.seed = 0
   config.sensor = "wv3"
 
@@ -52,7 +55,6 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.adapter_width = 32
   config.model.kernel_size = 11            # paper: 11 x 11 f_KE kernels
   config.model.gradient_weight = 0.5       # alpha of the "gradient" ablation (ours; < 2)
-  config.model.residual_scale = 1.0        # paper: diffuse X0 = H - L itself (scale 1)
   config.model.condition_lms = False       # paper: condition = H (stage 1) / H^ (stage 2)
   config.model.local_operators = True      # ours (SPEC 2): conv stem + depthwise 3x3 FFN
   config.model.stem_blocks = 2             # ours: 3x3 residual blocks of the stem
@@ -60,6 +62,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.diffusion = ml_collections.ConfigDict()
   config.diffusion.num_train_steps = 500   # paper: T = 500, cosine schedule
   config.diffusion.schedule_s = 0.008
+  config.diffusion.residual_scale = 1.0    # paper: diffuse X0 = H - L itself (scale 1)
   config.diffusion.sample_steps = 25       # paper: 25-step DDIM
   config.diffusion.eta = 0.0
 

@@ -38,8 +38,8 @@ def get_config():
   config.model.depth = 2
   config.model.heads = 4
   config.model.adapter_width = 16
-  config.model.residual_scale = 10.0
   config.model.condition_lms = True
+  config.diffusion.residual_scale = 10.0
 
   config.optim.learning_rate = 1e-3
   config.optim.decay_every = 400

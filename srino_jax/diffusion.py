@@ -14,35 +14,43 @@ unit noise; s > 1 lets short runs learn (the demo's s = 10).
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
-from srino_jax.schedule import cosine_alpha_bar, q_sample
+from srino_jax.schedule import cosine_alpha_bar_table, q_sample
 
 __all__ = ["Diffusion"]
 
 
+@dataclasses.dataclass(frozen=True)
 class Diffusion:
-  """The residual diffusion of one model (cheap to build: a (T,) table).
+  """The residual diffusion of one model: frozen and hashable (a field of `ModelConfig`,
+  so a jit static argument); its (T,) alpha_bar table is built once, with the object.
 
   Attributes:
     num_train_steps: T, the number of training diffusion steps.
     schedule_s: the cosine schedule's offset (0.008 in the paper).
     residual_scale: s, the diffusion runs on s (H - L).
-    alpha_bar: (T,) float32 cumulative signal fractions, alpha_bar[t] for t = 0..T-1.
   """
 
-  def __init__(self, num_train_steps: int, schedule_s: float, residual_scale: float):
-    if not residual_scale > 0:
-      raise ValueError(f"residual_scale must be > 0, got {residual_scale!r}")
-    self.num_train_steps = num_train_steps
-    self.schedule_s = schedule_s
-    self.residual_scale = residual_scale
-    self.alpha_bar = cosine_alpha_bar(num_train_steps, schedule_s)
+  num_train_steps: int
+  schedule_s: float
+  residual_scale: float
 
-  def __repr__(self) -> str:
-    return (f"Diffusion(num_train_steps={self.num_train_steps}, schedule_s={self.schedule_s}, "
-            f"residual_scale={self.residual_scale})")
+  def __post_init__(self):
+    if not self.residual_scale > 0:
+      raise ValueError(f"residual_scale must be > 0, got {self.residual_scale!r}")
+    # A NumPy table, not a jax array: a jax array made while a jit traces would be a
+    # tracer, and keeping it would leak it. Not a field: equality and hash ignore it.
+    object.__setattr__(self, "_table",
+                       cosine_alpha_bar_table(self.num_train_steps, self.schedule_s))
+
+  @property
+  def alpha_bar(self) -> jnp.ndarray:
+    """(T,) float32 cumulative signal fractions alpha_bar[t], t = 0..T-1."""
+    return jnp.asarray(self._table)
 
   def to_x0(self, hrms: jnp.ndarray, lms: jnp.ndarray) -> jnp.ndarray:
     """X0 = s (H - L): (B, H, W, C) image-unit arrays -> the diffusion's clean variable."""

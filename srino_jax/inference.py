@@ -1,129 +1,66 @@
-"""Fusing scenes with a trained model: load a run, read inputs, sample, write outputs.
+"""Fusing scenes with a trained run: read inputs, fuse, compare with the baselines.
 
-`sample.py` is a thin command line over these functions; the demo uses them too. Nothing
-here imports the training loop: a run is its config.json (`training.run`) and the
-parameters of one stage checkpoint (`srino_jax.checkpoints`); the stage's record
-(`training.stages`) says how to fuse with them.
+`sample.py`, `demo.py` and the benchmarks are thin layers over these functions. A run is a
+`training.run.Run` (`Run.load(workdir or checkpoint)`); its parameters come from
+`run.params()`, and every fusion goes through the one fuser (`make_fuser`, built and jitted
+once, then called per batch of scenes or per window):
+
+  run = Run.load("runs/wv3")
+  fuse = make_fuser(run, run.params(), num_samples=4)
+  mean, std = fuse_scenes(fuse, data, jax.random.key(0))
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import os
-import pathlib
 from typing import Any
 
 import jax
-import jax.numpy as jnp
-import ml_collections
 import numpy as np
-import tqdm
 
-from srino_jax import cli, sensors
+from srino_jax import sensors
+from srino_jax.errors import CheckpointError
 from srino_jax.data.pancollection import read_pancollection
 from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene, scene_sensor
 from srino_jax.metrics import evaluate_methods
-from srino_jax.model import ModelConfig
-from srino_jax.training import run as runs
+from srino_jax.training.fuser import Fuser, fuse_scenes, make_fuser
+from srino_jax.training.run import DEFAULT_STAGE, Run
 from srino_jax.training.stages import LEARNED_STAGES, get_stage
 
-__all__ = ["TrainedRun", "find_run", "load_trained", "model_sensor", "check_guidance",
-           "input_sensor", "read_inputs", "fuse_scenes", "comparison_rows", "LEARNED_LABELS",
-           "learned_stages", "learned_fusions"]
-
-# The stage whose parameters fuse scenes unless told otherwise: SRINO's last stage.
-DEFAULT_STAGE = "stage2"
-# Row names of the learned baselines in comparison tables.
-LEARNED_LABELS = {"pnn": "PNN", "fusionnet": "FusionNet"}
+__all__ = ["Run", "Fuser", "make_fuser", "fuse_scenes", "open_run", "load_params",
+           "check_guidance", "input_sensor",
+           "read_inputs", "comparison_rows", "learned_stages", "learned_fusions",
+           "DEFAULT_STAGE"]
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class TrainedRun:
-  """A trained run as inference sees it.
-
-  Attributes:
-    config: the run's config (a locked ConfigDict read from its config.json).
-    folder: the run folder ("" for a config not read from disk).
-    stage: the stage whose parameters are used (its record's `fuse` fuses).
-  """
-
-  config: ml_collections.ConfigDict
-  folder: str = ""
-  stage: str = DEFAULT_STAGE
-
-  @property
-  def sensor(self) -> str:
-    return self.config.sensor
-
-  @property
-  def model(self) -> ModelConfig:
-    return runs.model_config(self.config)
-
-
-def _as_run(run: TrainedRun | ml_collections.ConfigDict) -> TrainedRun:
-  return run if isinstance(run, TrainedRun) else TrainedRun(run)
-
-
-def model_sensor(run: TrainedRun | ml_collections.ConfigDict) -> str:
-  """The name of the sensor the run's model was trained for (its band count)."""
-  return _as_run(run).sensor
-
-
-def find_run(workdir: str | None = None, checkpoint: str | None = None
-             ) -> tuple[ml_collections.ConfigDict, str, int | None]:
-  """Resolves (run config, run folder, step) from --workdir or --checkpoint.
-
-  `checkpoint` may be a run folder, one of its stage folders, or one step folder
-  (`<run>/checkpoints/<stage>/{last,best}/<step>`).
+def open_run(workdir: str | None = None, checkpoint: str | None = None,
+             which: str | None = None, stage: str | None = None) -> Run:
+  """`Run.load` of a command's --workdir or --checkpoint (exactly one), as the commands
+  report it: no run there, or an unreadable one, is a `CheckpointError` (exit 4).
 
   Raises:
-    FileNotFoundError: naming the path when no run (config.json) is found there.
+    CheckpointError: naming the folder.
+    ValueError: an unknown stage or `which`.
   """
   if (workdir is None) == (checkpoint is None):
     raise ValueError("give exactly one of workdir or checkpoint")
-  path = pathlib.Path(workdir or checkpoint).resolve()
-  if not path.exists():
-    raise FileNotFoundError(f"{path} does not exist")
-  step = int(path.name) if path.name.isdigit() else None
-  for folder in (path, *path.parents):
-    if (folder / "config.json").is_file():
-      return runs.read_run_config(str(folder / "config.json")), str(folder), step
-  raise FileNotFoundError(f"no config.json in {path} or its parents: not a srino-jax run")
+  get_stage(stage or DEFAULT_STAGE)  # an unknown stage is a usage error, raised as such
+  try:
+    return Run.load(workdir or checkpoint, which=which, stage=stage)
+  except (FileNotFoundError, ValueError) as err:
+    raise CheckpointError(str(err), "Give a run folder written by train.py.") from None
 
 
-def _stage_of(path: pathlib.Path, folder: str) -> str | None:
-  """The stage named by a checkpoint path under `<folder>/checkpoints/<stage>/...`."""
-  parts = path.relative_to(folder).parts
-  return parts[1] if len(parts) >= 2 and parts[0] == "checkpoints" else None
+def load_params(run: Run) -> Any:
+  """The parameters of the run's stage (`run.params()`), a missing stage checkpoint as a
+  `CheckpointError` (exit 4) naming the stage to train first."""
+  try:
+    return run.params()
+  except FileNotFoundError as err:
+    raise CheckpointError(str(err), "Train the stage first, or give another run.") from None
 
 
-def load_trained(workdir: str | None = None, checkpoint: str | None = None,
-                 which: str = "best", stage: str | None = None) -> tuple[TrainedRun, Any]:
-  """Loads a run's parameters: its last stage's (stage2) best by validation by default.
-
-  Args:
-    workdir: a run folder; or
-    checkpoint: a run, stage or step checkpoint folder (a step folder picks which and step,
-      a stage folder picks the stage).
-    which: "best" (by the stage's validation score) or "last".
-    stage: the stage to load (default: the one in `checkpoint`'s path, else stage2).
-
-  Returns:
-    (run, params): `run` is what `fuse_scenes` takes.
-  """
-  config, folder, step = find_run(workdir, checkpoint)
-  if checkpoint is not None:
-    path = pathlib.Path(checkpoint).resolve()
-    stage = stage or _stage_of(path, folder)
-    if step is not None:
-      which = path.parent.name
-  stage = get_stage(stage or DEFAULT_STAGE).name
-  params = runs.stage_params(config, folder, stage, which=which, step=step)
-  return TrainedRun(config, folder, stage), params
-
-
-def check_guidance(run: TrainedRun | ml_collections.ConfigDict, guidance: str | None) -> None:
+def check_guidance(run: Run, guidance: str | None) -> None:
   """Refuses a guidance mode other than the one the model was trained with.
 
   A mode's adapter branches are trained with it: sampling a `both` model as `none` only
@@ -132,7 +69,7 @@ def check_guidance(run: TrainedRun | ml_collections.ConfigDict, guidance: str | 
   Raises:
     ValueError: naming both modes.
   """
-  trained = _as_run(run).config.model.guidance
+  trained = run.model.guidance
   if guidance is not None and guidance != trained:
     raise ValueError(f"the model was trained with guidance '{trained}', not '{guidance}': "
                      f"sampling it as '{guidance}' would drop trained adapter branches. For "
@@ -184,118 +121,30 @@ def read_inputs(path: str, sensor, reduce: bool = False, limit: int | None = Non
           for k, v in scene.items() if k in ("ms", "lms", "pan", "gt")}
 
 
-@functools.lru_cache(maxsize=16)
-def _batch_fuser(fuse, cfg: ModelConfig, num_samples: int, steps: int, eta: float,
-                 on_step=None):
-  """jit(vmap over scenes x samples) of a stage's `fuse` -> (mean, std) over the samples.
-
-  Scene b's samples use split(keys[b], num_samples); each sample fuses its scene alone
-  (batch 1), so a scene's result does not depend on the other scenes of the batch.
-  `on_step` is part of the cache key: pass the same object for every call (a new one
-  compiles again).
-  """
-  kw = {} if on_step is None else {"on_step": on_step}
-
-  def one(params, scene, key):
-    return fuse(cfg, params, jax.tree.map(lambda x: x[None], scene), key, steps, eta,
-                **kw)[0]
-
-  def fuse_batch(params, scenes, keys):
-    b = keys.shape[0]
-    sample_keys = jax.vmap(lambda k: jax.random.split(k, num_samples))(keys)
-    sample_keys = sample_keys.reshape((b * num_samples,) + sample_keys.shape[2:])
-    repeated = jax.tree.map(lambda x: jnp.repeat(x, num_samples, axis=0), scenes)
-    ys = jax.vmap(one, in_axes=(None, 0, 0))(params, repeated, sample_keys)
-    ys = ys.reshape((b, num_samples) + ys.shape[1:])
-    return ys.mean(1), ys.std(1)
-
-  return jax.jit(fuse_batch)
+def learned_stages(run: Run) -> list[str]:
+  """The learned baselines (`training.stages.LEARNED_STAGES`) with a checkpoint in the run's
+  folder, in registry order."""
+  return [s for s in LEARNED_STAGES if run.has_checkpoint(s)]
 
 
-def fuse_scenes(run: TrainedRun | ml_collections.ConfigDict, params: Any,
-                data: dict[str, np.ndarray], key: jax.Array, num_samples: int = 1,
-                steps: int | None = None, eta: float | None = None,
-                guidance: str | None = None, batch_size: int = 1, progress: bool = True,
-                on_step=None) -> tuple[np.ndarray, np.ndarray]:
-  """Fuses every scene of `data` with the run's stage (SRINO: the guided DDIM sampler).
-
-  Args:
-    run: `load_trained`'s run (or a run's ConfigDict: stage2).
-    params: its parameters.
-    data: NHWC model-unit arrays with at least lms, ms, pan; optionally "origin" (N, 2)
-      int, each scene's top-left output pixel (row, col) in its product's grid. With it the
-      scenes are windows of one product: every scene uses `key` itself and SRINO's noise
-      is positional (`model.sample`), so a pixel gets the same noise whichever window
-      fuses it (tiles agree with the whole scene). Stages without noise ignore it.
-    key: PRNG key; without "origin" scene i uses fold_in(key, i). Either way results do
-      not depend on batch_size.
-    num_samples: K samples per scene, summarised by their mean and std.
-    steps, eta: override the run's sampling settings (config.diffusion).
-    guidance: the guidance mode expected; refused unless it is the trained one.
-    batch_size: scenes per jitted call (one vmap over batch_size x K samples).
-    progress: show a progress bar over the sampler calls.
-    on_step: host callback `on_step(i)` after DDIM step i of each sample (several calls
-      per step under the vmap over scenes and samples: make it idempotent); pass the same
-      object on every call, or each call compiles the sampler again.
-
-  Returns:
-    (mean, std): (N, H, W, C) float32 in model units; std is the per-pixel standard
-    deviation over the K samples (0 when K = 1).
-  """
-  run = _as_run(run)
-  check_guidance(run, guidance)
-  record = get_stage(run.stage)
-  if record.fuse is None:
-    raise ValueError(f"stage {record.name!r} has no fusion: load a stage that fuses")
-  diffusion = run.config.diffusion
-  fuse = _batch_fuser(record.fuse, run.model, int(num_samples),
-                      int(diffusion.sample_steps if steps is None else steps),
-                      float(diffusion.eta if eta is None else eta), on_step)
-  n = data["pan"].shape[0]
-  positional = data.get("origin") is not None
-  names = ("lms", "ms", "pan") + (("origin",) if positional else ())
-  means, stds = [], []
-  for i in tqdm.trange(0, n, batch_size, desc="sampling", disable=not progress):
-    cli.check_interrupted()  # a signal deferred by the caller stops between sampler calls
-    idx = np.minimum(np.arange(i, i + batch_size), n - 1)  # pad the last batch: one compile
-    scenes = {k: jnp.asarray(data[k][idx]) for k in names}
-    # Windows of one product share the key: their noise is a field over the product grid.
-    keys = jnp.stack([key if positional else jax.random.fold_in(key, int(j)) for j in idx])
-    mean, std = fuse(params, scenes, keys)
-    keep = min(batch_size, n - i)
-    means.append(np.asarray(mean[:keep]))
-    stds.append(np.asarray(std[:keep]))
-  return np.concatenate(means), np.concatenate(stds)
-
-
-def learned_stages(folder: str) -> list[str]:
-  """The learned baselines (`training.stages.LEARNED_STAGES`) with a checkpoint in the run
-  folder `folder`, in registry order."""
-  if not folder:
-    return []
-  return [s for s in LEARNED_STAGES
-          if os.path.isdir(os.path.join(runs.stage_dir(folder, s), "last"))]
-
-
-def learned_fusions(run: TrainedRun, data: dict[str, np.ndarray], which: str = "best",
+def learned_fusions(run: Run, data: dict[str, np.ndarray], which: str = "best",
                     progress: bool = False) -> dict[str, np.ndarray]:
   """Fuses `data` with every learned baseline trained in the run's folder.
 
   Args:
-    run: a run read from disk (`load_trained`); its folder is searched.
+    run: a run read from disk (`Run.load`); its folder is searched.
     data: NHWC model-unit arrays with lms, ms, pan.
     which: "best" (by validation Q2n) or "last" checkpoint of each baseline.
     progress: show progress bars.
 
   Returns:
-    {row name (LEARNED_LABELS): (N, H, W, C) float32 model units}; empty without any.
+    {row name (the stage's label): (N, H, W, C) float32 model units}; empty without any.
   """
   out = {}
-  for stage in learned_stages(run.folder):
-    params = runs.stage_params(run.config, run.folder, stage, which=which)
-    learned = TrainedRun(run.config, run.folder, stage)
-    out[LEARNED_LABELS.get(stage, stage)] = fuse_scenes(
-        learned, params, data, jax.random.PRNGKey(0), progress=progress)[0]
+  for stage in learned_stages(run):
+    fuse = make_fuser(run.with_stage(stage), run.params(stage, which=which))
+    out[get_stage(stage).label] = fuse_scenes(fuse, data, jax.random.key(0),
+                                              progress=progress)[0]
   return out
 
 

@@ -19,6 +19,18 @@ import numpy as np
 MAX_BETA = 0.999  # Nichol & Dhariwal clip: avoids a singular last step where f(T) = 0.
 
 
+def cosine_alpha_bar_table(num_steps: int = 500, s: float = 0.008) -> np.ndarray:
+  """`cosine_alpha_bar` as a NumPy (T,) float32 table (safe to build and keep outside jit)."""
+  if int(num_steps) != num_steps or num_steps < 1:
+    raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
+  if not s >= 0:
+    raise ValueError(f"s must be >= 0, got {s!r}")
+  u = np.arange(num_steps + 1, dtype=np.float64)
+  f = np.cos(((u / num_steps + s) / (1.0 + s)) * np.pi / 2) ** 2
+  betas = np.minimum(1.0 - f[1:] / f[:-1], MAX_BETA)  # beta_t, t = 0..T-1
+  return np.cumprod(1.0 - betas).astype(np.float32)
+
+
 def cosine_alpha_bar(num_steps: int = 500, s: float = 0.008) -> jnp.ndarray:
   """Cumulative products alpha_bar of the cosine schedule.
 
@@ -30,15 +42,7 @@ def cosine_alpha_bar(num_steps: int = 500, s: float = 0.008) -> jnp.ndarray:
     (T,) float32, alpha_bar[t] for t = 0..T-1, strictly decreasing from ~1 to ~0.
     Computed in float64 NumPy, returned as a float32 jax array.
   """
-  if int(num_steps) != num_steps or num_steps < 1:
-    raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
-  if not s >= 0:
-    raise ValueError(f"s must be >= 0, got {s!r}")
-  u = np.arange(num_steps + 1, dtype=np.float64)
-  f = np.cos(((u / num_steps + s) / (1.0 + s)) * np.pi / 2) ** 2
-  betas = np.minimum(1.0 - f[1:] / f[:-1], MAX_BETA)  # beta_t, t = 0..T-1
-  alpha_bar = np.cumprod(1.0 - betas)
-  return jnp.asarray(alpha_bar, dtype=jnp.float32)
+  return jnp.asarray(cosine_alpha_bar_table(num_steps, s))
 
 
 def q_sample(x0: jnp.ndarray, t: jnp.ndarray, noise: jnp.ndarray,

@@ -41,6 +41,12 @@ TINY_OVERRIDES = (
     "diffusion.sample_steps=3")
 
 
+def as_run(config, workdir=""):
+  """`Run.from_config(config, workdir)` (workdir may be a pathlib.Path)."""
+  from srino_jax.training.run import Run
+  return Run.from_config(config, str(workdir))
+
+
 def with_overrides(config, *overrides):
   """A copy of a run's ConfigDict with "a.b=v" overrides applied."""
   import copy
@@ -56,7 +62,7 @@ def tiny_run(tmp_path_factory):
   root = tmp_path_factory.mktemp("data")
   config = configfile.load_config(str(REPO / "configs" / "qb.py"),
                                   (f"data.root={root}", *TINY_OVERRIDES))
-  loop.prepare_data(config)
+  loop.prepare_data(as_run(config))
   return config
 
 
@@ -65,7 +71,7 @@ def trained(tiny_run, tmp_path_factory):
   """A workdir where the tiny run trained aux, stage1 and stage2 to the end."""
   from srino_jax.training import loop
   workdir = str(tmp_path_factory.mktemp("run"))
-  loop.train(tiny_run, workdir, progress=False)
+  loop.train(as_run(tiny_run, workdir), progress=False)
   return workdir
 
 

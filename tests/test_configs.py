@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, as_run
 from srino_jax import model, sensors
+from srino_jax.diffusion import Diffusion
 from srino_jax.training import configfile, optim, run as runs
 
 sys.path.insert(0, str(REPO))  # configs/ is a folder of the repo, not of the package
@@ -19,7 +20,7 @@ PAPER = {("optim", "learning_rate"): 4e-5, ("optim", "decay_every"): 10_000,
          ("diffusion", "num_train_steps"): 500, ("diffusion", "schedule_s"): 0.008,
          ("diffusion", "sample_steps"): 25, ("diffusion", "eta"): 0.0,
          ("model", "kernel_size"): 11, ("model", "backbone"): "galerkin",
-         ("model", "guidance"): "both", ("model", "residual_scale"): 1.0,
+         ("model", "guidance"): "both", ("diffusion", "residual_scale"): 1.0,
          ("model", "condition_lms"): False}
 
 
@@ -34,8 +35,10 @@ def test_sensor_configs_are_the_papers_recipe(name):
   cfg = runs.model_config(config)
   assert cfg.bands == sensors.get_sensor(name).bands
   # The ModelConfig holds the config's values, the diffusion ones included.
-  assert (cfg.width, cfg.num_train_steps, cfg.schedule_s) == (
-      config.model.width, config.diffusion.num_train_steps, config.diffusion.schedule_s)
+  d = config.diffusion
+  assert (cfg.width, cfg.diffusion) == (config.model.width, Diffusion(
+      d.num_train_steps, d.schedule_s, d.residual_scale))
+  assert hash(cfg) == hash(runs.model_config(config))  # a jit static argument
   assert cfg.diffusion.alpha_bar.shape == (config.diffusion.num_train_steps,)
 
 
@@ -44,8 +47,8 @@ def test_demo_config_builds_and_makes_its_own_data():
   assert config.data.synthetic and config.train.batch_size % 2 == 0
   cfg = runs.model_config(config)
   assert cfg.width % cfg.heads == 0
-  assert runs.data_path(config, "test") == "data/demo/test_wv3_multiExm1.h5"
-  assert runs.stage_steps(config, "stage2") == config.train.stage2_steps
+  assert as_run(config).data_path("test") == "data/demo/test_wv3_multiExm1.h5"
+  assert as_run(config).stage_steps("stage2") == config.train.stage2_steps
 
 
 def test_unknown_fields_and_sensors_are_refused():

@@ -1,6 +1,8 @@
 """The residual diffusion object: alpha_bar from (T, s), the forward process and the
 conversions X0 = s (H - L), H = L + X0 / s (formulas by hand)."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -50,6 +52,19 @@ def test_noisy_draws_t_and_eps_from_the_split_key():
   ab = np.asarray(cosine_alpha_bar(30))[np.asarray(t)][:, None, None, None]
   np.testing.assert_allclose(x_t, np.sqrt(ab) * np.asarray(x0) + np.sqrt(1 - ab) * eps,
                              rtol=1e-5, atol=1e-5)
+
+
+def test_diffusion_is_a_frozen_hashable_value():
+  """A field of ModelConfig (a jit static argument): equal settings are equal and hash
+  alike, its table does not enter the comparison, and it cannot be changed in place."""
+  a, b = Diffusion(20, 0.008, 10.0), Diffusion(20, 0.008, 10.0)
+  assert a == b and hash(a) == hash(b) and a != Diffusion(20, 0.008, 1.0)
+  with pytest.raises(dataclasses.FrozenInstanceError):
+    a.residual_scale = 1.0
+  # The table is NumPy, built with the object: reading alpha_bar inside jit leaks nothing.
+  got = jax.jit(lambda t: a.alpha_bar[t])(jnp.int32(3))
+  np.testing.assert_array_equal(got, cosine_alpha_bar(20, 0.008)[3])
+  assert isinstance(a._table, np.ndarray)
 
 
 def test_bad_scale_is_refused():

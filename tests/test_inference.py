@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, as_run
 from srino_jax import inference, model as srino
 from srino_jax.training import run as runs
 
@@ -27,7 +27,7 @@ def _sample_main():
 
 def test_sample_writes_sr_in_digital_numbers(tiny_run, trained, tmp_path, capsys):
   import h5py
-  test = runs.data_path(tiny_run, "test")
+  test = as_run(tiny_run).data_path("test")
   out = tmp_path / "sr.h5"
   assert _sample_main()(["--workdir", trained, "--input", test, "--output", str(out),
                          "--num-samples", "2", "--eta", "0.5", "--methods", "exp",
@@ -46,7 +46,7 @@ def test_sample_writes_sr_in_digital_numbers(tiny_run, trained, tmp_path, capsys
 def test_sample_refuses_to_overwrite_and_bad_inputs_write_nothing(tiny_run, trained, tmp_path,
                                                                   capsys):
   main = _sample_main()
-  test = runs.data_path(tiny_run, "test")
+  test = as_run(tiny_run).data_path("test")
   out = tmp_path / "sr.h5"
   out.write_bytes(b"keep me")
 
@@ -73,31 +73,32 @@ def test_sample_refuses_a_guidance_mode_the_model_was_not_trained_with(tiny_run,
   """Sampling a `both` model as `none` drops trained branches (a knockout), not the paper's
   retrained ablation: refused, naming both modes."""
   out = tmp_path / "sr.h5"
-  assert _sample_main()(["--workdir", trained, "--input", runs.data_path(tiny_run, "test"),
+  assert _sample_main()(["--workdir", trained, "--input", as_run(tiny_run).data_path("test"),
                          "--output", str(out), "--guidance", "none"]) == 2
   assert "trained with guidance 'both', not 'none'" in capsys.readouterr().err
   assert not out.exists()
-  run, params = inference.load_trained(workdir=trained)
-  data = inference.read_inputs(runs.data_path(tiny_run, "test"), "qb", limit=1)
+  run = inference.Run.load(trained)
   with pytest.raises(ValueError, match="'both'.*'spatial'"):
-    inference.fuse_scenes(run, params, data, jax.random.PRNGKey(0), guidance="spatial")
-  assert inference.model_sensor(run) == "qb"
+    inference.check_guidance(run, "spatial")
+  inference.check_guidance(run, "both")
+  assert run.sensor.name == "QB"
 
 
 def test_fuse_scenes_is_the_sampler_per_scene_for_any_batch_size(tiny_run, trained):
-  run, params = inference.load_trained(workdir=trained, which="last")
-  data = inference.read_inputs(runs.data_path(tiny_run, "test"), "qb")
+  run = inference.Run.load(trained, which="last")
+  params = run.params()
+  data = inference.read_inputs(as_run(tiny_run).data_path("test"), "qb")
   assert len(data["pan"]) == 2
-  key = jax.random.PRNGKey(3)
-  kw = dict(num_samples=3, eta=0.5, progress=False)
-  one_mean, one_std = inference.fuse_scenes(run, params, data, key, batch_size=1, **kw)
-  two_mean, two_std = inference.fuse_scenes(run, params, data, key, batch_size=2, **kw)
-  odd_mean, _ = inference.fuse_scenes(run, params, data, key, batch_size=3, **kw)  # padded
+  key = jax.random.key(3)
+  fuse = inference.make_fuser(run, params, num_samples=3, eta=0.5)  # one fuser, three calls
+  one_mean, one_std = inference.fuse_scenes(fuse, data, key, batch_size=1)
+  two_mean, two_std = inference.fuse_scenes(fuse, data, key, batch_size=2)
+  odd_mean, _ = inference.fuse_scenes(fuse, data, key, batch_size=3)  # padded
   np.testing.assert_allclose(two_mean, one_mean, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(two_std, one_std, rtol=1e-4, atol=1e-6)
   np.testing.assert_allclose(odd_mean, one_mean, rtol=1e-5, atol=1e-6)
   # Scene i, sample k: the model's sampler on scene i alone with split(fold_in(key, i))[k].
-  cfg = runs.model_config(tiny_run)
+  cfg = run.model
   for i in range(2):
     scene = {k: data[k][i:i + 1] for k in ("lms", "ms", "pan")}
     ys = [srino.sample(cfg, params, scene, k, tiny_run.diffusion.sample_steps, 0.5)[0]
@@ -110,23 +111,23 @@ def test_fuse_scenes_is_the_sampler_per_scene_for_any_batch_size(tiny_run, train
 def test_checkpoint_paths_resolve_to_the_same_parameters(tiny_run, trained):
   last = os.path.join(trained, "checkpoints", "stage2", "last")
   steps = sorted(int(s) for s in os.listdir(last))
-  _, by_step = inference.load_trained(checkpoint=os.path.join(last, str(steps[0])))
-  want = runs.stage_params(tiny_run, trained, "stage2", step=steps[0])
+  by_step = inference.Run.load(os.path.join(last, str(steps[0]))).params()
+  want = as_run(tiny_run, trained).params("stage2", step=steps[0], which="last")
   for a, b in zip(_leaves(want), _leaves(by_step)):
     np.testing.assert_array_equal(a, b)
-  _, latest = inference.load_trained(workdir=trained, which="last")
-  final = runs.stage_params(tiny_run, trained, "stage2")
+  latest = inference.Run.load(trained, which="last").params()
+  final = as_run(tiny_run, trained).params("stage2", which="last")
   for a, b in zip(_leaves(final), _leaves(latest)):
     np.testing.assert_array_equal(a, b)
   if len(steps) > 1:  # an earlier step differs from the final parameters
     assert any(not np.array_equal(a, b) for a, b in zip(_leaves(want), _leaves(final)))
-  run, stage1 = inference.load_trained(checkpoint=os.path.join(trained, "checkpoints",
-                                                               "stage1"), which="last")
-  assert run.stage == "stage1"
-  for a, b in zip(_leaves(runs.stage_params(tiny_run, trained, "stage1")), _leaves(stage1)):
+  run = inference.Run.load(os.path.join(trained, "checkpoints", "stage1"), which="last")
+  assert (run.stage, run.which, run.step) == ("stage1", "last", None)
+  for a, b in zip(_leaves(as_run(tiny_run, trained).params("stage1", which="last")),
+                  _leaves(run.params())):
     np.testing.assert_array_equal(a, b)
   with pytest.raises(FileNotFoundError, match="not a srino-jax run"):
-    inference.find_run(checkpoint=os.path.dirname(trained))
+    inference.Run.load(os.path.dirname(trained))
 
 
 def test_mat_inputs_are_scaled_by_the_scenes_own_bit_depth(tmp_path):
@@ -160,21 +161,23 @@ def test_fuse_scenes_with_origins_shares_the_key_and_passes_them_to_the_sampler(
   from conftest import paper_config
   config = paper_config("sensor=ikonos", "model.width=8", "model.depth=1", "model.heads=2",
                         "model.adapter_width=4")
-  params = srino.init_params(runs.model_config(config), jax.random.PRNGKey(1))
+  run = as_run(config)
+  params = srino.init_params(run.model, jax.random.key(1))
   rng = np.random.default_rng(0)
   lms = rng.uniform(0.1, 0.5, (2, 16, 16, 4)).astype(np.float32)
   data = {"lms": lms, "pan": lms.mean(-1, keepdims=True), "ms": lms[:, 2::4, 2::4],
           "origin": np.array([[0, 0], [8, 4]], np.int32)}
-  key, seen = jax.random.PRNGKey(5), []
-  mean, _ = inference.fuse_scenes(config, params, data, key, num_samples=2, steps=2, eta=0.5,
-                                  batch_size=2, progress=False, on_step=seen.append)
+  key, seen = jax.random.key(5), []
+  fuse = inference.make_fuser(run, params, num_samples=2, steps=2, eta=0.5,
+                              on_step=seen.append)
+  mean, _ = inference.fuse_scenes(fuse, data, key, batch_size=2)
   jax.effects_barrier()
   assert sorted(seen) == [0, 0, 0, 0, 1, 1, 1, 1]  # 2 scenes x 2 samples per step
-  cfg = runs.model_config(config)
+  cfg = run.model
   for i in range(2):
     scene = {k: data[k][i:i + 1] for k in ("lms", "ms", "pan", "origin")}
     ys = [srino.sample(cfg, params, scene, k, 2, 0.5)[0] for k in jax.random.split(key, 2)]
     np.testing.assert_allclose(mean[i], np.mean(ys, axis=0), rtol=1e-4, atol=1e-5)
-  plain, _ = inference.fuse_scenes(config, params, {k: data[k] for k in ("lms", "ms", "pan")},
-                                   key, num_samples=2, steps=2, eta=0.5, progress=False)
+  plain, _ = inference.fuse_scenes(inference.make_fuser(run, params, 2, 2, 0.5),
+                                   {k: data[k] for k in ("lms", "ms", "pan")}, key)
   assert np.abs(plain - mean).max() > 1e-3

@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import with_overrides
+from conftest import with_overrides, as_run
 from srino_jax import inference, learned
 from srino_jax.training import loop, optim, run as runs, stages, validation
 from srino_jax.training.state import TrainState, make_train_step
@@ -20,7 +20,6 @@ def test_learned_baselines_are_registered_stages(name):
   assert (record.init, record.loss, record.fuse) == (init, loss, fuse)
   assert record.trains == (name,) and dict(record.inherits) == {}
   assert record.validation == "fusion" and record.higher_is_better
-  # Registered after SRINO's stages: SRINO's keys (stage_index) did not move.
   assert list(stages.STAGES)[:3] == list(stages.SRINO_STAGES)
   assert stages.LEARNED_STAGES == ("pnn", "fusionnet")
 
@@ -52,16 +51,15 @@ def test_trained_baselines_join_the_comparison_table(tiny_run, tmp_path):
     config.train.pnn_steps = 4
     config.train.fusionnet_steps = 2
   workdir = str(tmp_path / "run")
-  assert inference.learned_stages(workdir) == []
-  loop.train(config, workdir, stages=("pnn", "fusionnet"), progress=False)
-  assert inference.learned_stages(workdir) == ["pnn", "fusionnet"]
-  run = inference.TrainedRun(runs.read_run_config(os.path.join(workdir, "config.json")),
-                             workdir)
-  data = inference.read_inputs(runs.data_path(config, "test"), "qb")
+  assert inference.learned_stages(as_run(config, workdir)) == []
+  loop.train(as_run(config, workdir), stages=("pnn", "fusionnet"), progress=False)
+  run = inference.Run.load(workdir)
+  assert inference.learned_stages(run) == ["pnn", "fusionnet"]
+  data = inference.read_inputs(as_run(config).data_path("test"), "qb")
   others = inference.learned_fusions(run, data)
   assert list(others) == ["PNN", "FusionNet"]
   cfg = runs.model_config(config)
-  best = runs.stage_params(config, workdir, "pnn", which="best")
+  best = as_run(config, workdir).params("pnn", which="best")
   np.testing.assert_allclose(others["PNN"], learned.pnn_fuse(cfg, best, data),
                              rtol=1e-5, atol=1e-6)
   rows = inference.comparison_rows(data, data["lms"], "qb", methods=("exp",), label="L",
@@ -72,8 +70,8 @@ def test_trained_baselines_join_the_comparison_table(tiny_run, tmp_path):
   # `all_stages` adds the baselines a config lists, after SRINO's stages.
   with config.train.unlocked():
     config.train.baselines = "fusionnet, pnn"
-  assert loop.all_stages(config) == ("aux", "stage1", "stage2", "fusionnet", "pnn")
+  assert loop.all_stages(as_run(config)) == ("aux", "stage1", "stage2", "fusionnet", "pnn")
   with config.train.unlocked():
     config.train.baselines = "pnnx"
   with pytest.raises(ValueError, match="unknown stage 'pnnx'"):
-    loop.all_stages(config)
+    loop.all_stages(as_run(config))

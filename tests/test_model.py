@@ -91,7 +91,8 @@ def test_stage2_passes_are_the_samplers_first_and_next_step(params, batch):
   """Interface between the loss and the sampler, with residual_scale s = 10: pass 1 is
   predict_x0(x_t, t, 0) (Y_prev = L), pass 2 is predict_x0(x_t, t, pass-1 X0_hat)
   (Y_prev = L + X0_hat / s), and both L1s are in image units (/ s)."""
-  cfg = dataclasses.replace(CFG, residual_scale=10.0)
+  cfg = dataclasses.replace(
+      CFG, diffusion=dataclasses.replace(CFG.diffusion, residual_scale=10.0))
   trained = {**params, "tga": perturb(params["tga"], 1)}  # residual branches active
   key = jax.random.key(9)
 

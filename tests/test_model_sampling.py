@@ -89,7 +89,8 @@ def test_sample_vmaps_over_keys(params, batch):
 
 @pytest.mark.parametrize("scale", [1.0, 10.0])
 def test_sample_with_oracle_denoiser_returns_the_reference(monkeypatch, batch, scale):
-  cfg = dataclasses.replace(CFG, residual_scale=scale)
+  cfg = dataclasses.replace(
+      CFG, diffusion=dataclasses.replace(CFG.diffusion, residual_scale=scale))
   x0 = scale * (batch["gt"] - batch["lms"])  # the diffusion runs on s (H - L)
   monkeypatch.setattr(sampling_mod, "make_predict_x0",
                       lambda cfg, params, b: (lambda x_t, t, x0_prev: x0))

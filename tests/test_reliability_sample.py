@@ -19,6 +19,7 @@ import pytest
 
 from _reliability import one_error
 from _reliability_runs import last_line, listing, run_with_signal, script_main
+from conftest import as_run
 from srino_jax import checkpoints, inference
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.training import run as runs
@@ -33,9 +34,9 @@ def cache():
 @pytest.fixture(scope="module")
 def run_dir(tiny_run, tmp_path_factory):
   folder = str(tmp_path_factory.mktemp("sample-run"))
-  runs.save_run_config(tiny_run, folder)
+  as_run(tiny_run, folder).save()
   init = get_stage("stage2").init
-  ckpts = checkpoints.StageCheckpoints(runs.stage_dir(folder, "stage2"))
+  ckpts = checkpoints.StageCheckpoints(as_run(tiny_run, folder).stage_dir("stage2"))
   for step in (1, 2):
     params = init(runs.model_config(tiny_run), jax.random.PRNGKey(step),
                   tiny_run.data.patch_size)
@@ -49,7 +50,7 @@ def run_dir(tiny_run, tmp_path_factory):
 def small_input(tiny_run, tmp_path_factory):
   """One 8 x 8 PAN scene cut from the tiny run's test file (too small for 32 x 32 blocks)."""
   path = tmp_path_factory.mktemp("small") / "small.h5"
-  with h5py.File(runs.data_path(tiny_run, "test")) as f:
+  with h5py.File(as_run(tiny_run).data_path("test")) as f:
     scene = {k: f[k][:1].transpose(0, 2, 3, 1) for k in ("gt", "lms", "ms", "pan")}
   cut = {k: v[:, :2, :2] if k == "ms" else v[:, :8, :8] for k, v in scene.items()}
   write_pancollection(str(path), cut, "qb", units="dn")
@@ -88,7 +89,7 @@ def no_work(monkeypatch):
 ])
 def test_bad_arguments(run_dir, tiny_run, tmp_path, capsys, no_work, extra, needles):
   out = tmp_path / "sr.h5"
-  code, _, err = _sample(["--workdir", run_dir, "--input", runs.data_path(tiny_run, "test"),
+  code, _, err = _sample(["--workdir", run_dir, "--input", as_run(tiny_run).data_path("test"),
                           "--output", out, *extra], capsys)
   assert code == 2
   one_error(err, *needles)
@@ -109,7 +110,7 @@ def test_bad_arguments(run_dir, tiny_run, tmp_path, capsys, no_work, extra, need
 def test_failures_are_found_before_the_checkpoint_is_loaded(run_dir, tiny_run, small_input,
                                                            tmp_path, capsys, no_work, case,
                                                            code, needles):
-  test = runs.data_path(tiny_run, "test")
+  test = as_run(tiny_run).data_path("test")
   (tmp_path / "garbage.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(40))
   (tmp_path / "plain").write_text("x")
   (tmp_path / "sr.h5").write_bytes(b"old")
@@ -144,7 +145,7 @@ def test_damaged_checkpoints(run_dir, tiny_run, small_input, tmp_path, tmp_path_
   import shutil
   run = str(tmp_path_factory.mktemp("damaged-run") / "run")
   shutil.copytree(run_dir, run)
-  stage = runs.stage_dir(run, "stage2")
+  stage = as_run(tiny_run, run).stage_dir("stage2")
   _damage(os.path.join(stage, "best", "2"))
   _damage(os.path.join(stage, "last", "2"))
   out = tmp_path / "sr.h5"
@@ -160,8 +161,8 @@ def test_damaged_checkpoints(run_dir, tiny_run, small_input, tmp_path, tmp_path_
   assert "Traceback" not in err and "Q4" not in stdout  # no table, as asked
   assert out.exists() and h5py.File(out)["sr"].shape == (1, 4, 8, 8)
   with pytest.warns(RuntimeWarning, match="using step 1"):
-    _, fallback = inference.load_trained(workdir=run, which="last")
-  step1 = runs.stage_params(tiny_run, run, "stage2", step=1)
+    fallback = inference.Run.load(run, which="last").params()
+  step1 = as_run(tiny_run, run).params("stage2", step=1, which="last")
   step2 = get_stage("stage2").init(runs.model_config(tiny_run), jax.random.PRNGKey(2),
                                    tiny_run.data.patch_size)
   same = lambda a, b: all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a),  # noqa: E731
@@ -180,7 +181,7 @@ def test_signals_leave_no_temp_and_the_old_output(run_dir, tiny_run, tmp_path, c
   out = tmp_path / "sr.h5"
   out.write_bytes(b"old output")
   proc = run_with_signal("sample", ["--workdir", run_dir, "--input",
-                                    runs.data_path(tiny_run, "test"), "--output", out,
+                                    as_run(tiny_run).data_path("test"), "--output", out,
                                     "--overwrite", "--methods", ""], hook, sig, 1, cache,
                          delay=delay)
   assert proc.returncode == code, proc.stderr  # neither swallowed nor a crash

@@ -16,7 +16,7 @@ from rasterio.transform import Affine  # noqa: E402
 import srino_jax.model.sampling as sampling_mod  # noqa: E402
 from srino_jax import inference  # noqa: E402
 from srino_jax.scene import fuse, geo, memory, methods  # noqa: E402
-from conftest import paper_config  # noqa: E402
+from conftest import as_run, paper_config  # noqa: E402
 
 SIDE = 64  # PAN pixels; IKONOS ratio 4
 
@@ -39,22 +39,24 @@ def pair(tmp_path_factory):
 
 
 def _run(eta):
-  return paper_config("sensor=ikonos", "model.width=8", "model.depth=1", "model.heads=2",
-                      "model.adapter_width=4", f"diffusion.eta={eta}")
+  return as_run(paper_config("sensor=ikonos", "model.width=8", "model.depth=1",
+                             "model.heads=2", "model.adapter_width=4", f"diffusion.eta={eta}"))
 
 
 @pytest.fixture
 def stand_in(monkeypatch):
-  """Replaces SRINO's denoiser by `stand_in.predict(x_t, lms)` (per pixel) and keeps the
-  sampler's jit cache from mixing it with the real model's."""
+  """Replaces SRINO's denoiser by `stand_in.predict(x_t, lms)` (per pixel); `traces` counts
+  how often a sampler was traced (once per compile)."""
   class StandIn:
     predict = None
+    traces = 0
 
-  monkeypatch.setattr(sampling_mod, "make_predict_x0", lambda cfg, params, batch: (
-      lambda x_t, t, x0_prev: StandIn.predict(x_t, x0_prev, batch["lms"])))
-  inference._batch_fuser.cache_clear()
+  def make(cfg, params, batch):
+    StandIn.traces += 1
+    return lambda x_t, t, x0_prev: StandIn.predict(x_t, x0_prev, batch["lms"])
+
+  monkeypatch.setattr(sampling_mod, "make_predict_x0", make)
   yield StandIn
-  inference._batch_fuser.cache_clear()
 
 
 def _fuse(pair, method, out, tile=None, overlap=0, progress=False):
@@ -103,15 +105,15 @@ def test_whole_scene_shows_a_bar_over_steps_and_compiles_once(pair, stand_in, tm
   err = capfd.readouterr().err
   assert "srino steps" in err and "4/4" in err and "srino tiles" not in err
   assert method.step_progress.bar is None  # detached after the scene
-  misses = inference._batch_fuser.cache_info().misses
-  _fuse(pair, method, tmp_path / "b.tif", progress=True)  # same callback object: cached
-  assert inference._batch_fuser.cache_info().misses == misses
+  assert stand_in.traces == 1
+  _fuse(pair, method, tmp_path / "b.tif", progress=True)  # the method's fuser: no compile
+  assert stand_in.traces == 1
   assert "4/4" in capfd.readouterr().err
   _fuse(pair, method, tmp_path / "c.tif", tile=32, overlap=8, progress=True)
   err = capfd.readouterr().err
   assert "srino tiles" in err and "9/9" in err and "srino steps" not in err
   # Tiles run without the callback (one more sampler for all 9 tiles).
-  assert inference._batch_fuser.cache_info().misses == misses + 1
+  assert stand_in.traces == 2
 
 
 def test_step_progress_only_raises_the_bar():
@@ -129,13 +131,11 @@ def test_step_progress_only_raises_the_bar():
   assert progress.bar.n == 5 and progress.bar.refreshed == 3
 
 
-def test_model_width_of_an_unreadable_run_is_an_error():
-  """No silent default width: a run whose model config cannot be read fails with that
-  error (the memory estimate would otherwise be for the wrong model)."""
+def test_memory_and_time_estimates_follow_the_runs_model():
+  """The estimates scale with the run's own width, samples and steps (no default width)."""
   run = _run(0.0)
-  assert methods._model_width(run) == 8
-  broken = paper_config("sensor=ikonos")
-  broken.unlock()
-  del broken["model"]
-  with pytest.raises((AttributeError, KeyError)):
-    methods._model_width(broken)
+  one = methods.srino_method(run, None, steps=4)
+  four = methods.srino_method(run, None, num_samples=4, steps=2)
+  assert one.bytes_per_pixel == methods._SRINO_BYTES_PER_WIDTH * 8
+  assert four.bytes_per_pixel == 4 * one.bytes_per_pixel
+  assert four.seconds_per_pixel == 2 * one.seconds_per_pixel

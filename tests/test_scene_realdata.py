@@ -14,7 +14,7 @@ from rasterio.transform import Affine  # noqa: E402
 from srino_jax import baselines, inference  # noqa: E402
 from srino_jax.data.scenes import read_mat_scene  # noqa: E402
 from srino_jax.scene import export, fuse, geo, memory, methods  # noqa: E402
-from conftest import paper_config  # noqa: E402
+from conftest import as_run, paper_config  # noqa: E402
 
 REAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
@@ -59,8 +59,8 @@ def test_ratio4_pair_gsa_whole_matches_in_memory_and_tiles_stay_close(ikonos_pai
 
 @pytest.fixture(scope="module")
 def tiny_srino():
-  run = paper_config("sensor=ikonos", "model.width=8", "model.depth=1", "model.heads=2",
-                     "model.adapter_width=4")
+  run = as_run(paper_config("sensor=ikonos", "model.width=8", "model.depth=1", "model.heads=2",
+                            "model.adapter_width=4"))
   return run, methods.random_srino_params(run, seed=1)
 
 
@@ -76,9 +76,9 @@ def test_srino_method_equals_fuse_scenes_on_the_same_arrays(ikonos_pair, tiny_sr
           (("ms", ms), ("lms", lms), ("pan", pan))}
   data["origin"] = np.array([[20, 8]], np.int32)  # the window's place in the output grid
   import jax
-  key = jax.random.PRNGKey(3)  # the seed's key for every window
-  ref_mean, ref_std = inference.fuse_scenes(run, params, data, key, num_samples=2, steps=2,
-                                            progress=False)
+  key = jax.random.key(3)  # the seed's key for every window
+  fuser = inference.make_fuser(run, params, num_samples=2, steps=2)
+  ref_mean, ref_std = inference.fuse_scenes(fuser, data, key)
   np.testing.assert_allclose(mean, ref_mean[0] * scale, rtol=1e-6)
   np.testing.assert_allclose(std, ref_std[0] * scale, rtol=1e-6)
   assert std.max() > 0
@@ -126,11 +126,12 @@ def test_cli_srino_path_with_samples_and_mat_export(ikonos_pair, tiny_srino, tmp
   from srino_jax.scene import __main__ as cli
   asked = {}
 
-  def fake_load(workdir=None, checkpoint=None, which="best"):
+  def fake_open(workdir=None, checkpoint=None, which=None, stage=None):
     asked.update(workdir=workdir, checkpoint=checkpoint, which=which)
-    return tiny_srino  # the loading itself belongs to inference.load_trained
+    return tiny_srino[0]  # the loading itself belongs to Run.load
 
-  monkeypatch.setattr(methods, "load_srino", fake_load)
+  monkeypatch.setattr(inference, "open_run", fake_open)
+  monkeypatch.setattr(inference, "load_params", lambda run: tiny_srino[1])
   out = tmp_path / "sr.tif"
   rc = cli.main(["--pan", ikonos_pair["pan"], "--ms", ikonos_pair["ms"], "--output", str(out),
                  "--checkpoint", "runs/x", "--num-samples", "2", "--steps", "2",

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import with_overrides
+from conftest import with_overrides, as_run
 from srino_jax import inference, model as srino
 from srino_jax.training import loop, run as runs, stages, validation
 
@@ -24,7 +24,12 @@ def test_srino_stages_are_registered_in_order():
   assert [s.higher_is_better for s in (aux, s1, s2)] == [False, False, True]
   assert dict(s2.inherits) == {"aux": ("m2p", "ke"), "stage1": ("backbone",)}
   assert s2.fuse is srino.sample and aux.fuse is None
-  assert [stages.stage_index(n) for n in stages.SRINO_STAGES] == [1, 2, 3]  # keys unchanged
+  # Fixed stream ids, the registry positions they had before: the training keys of runs
+  # made before issue 15 did not move.
+  assert [stages.get_stage(n).stream for n in (*stages.SRINO_STAGES, *stages.LEARNED_STAGES)
+          ] == [1, 2, 3, 4, 5]
+  assert [stages.get_stage(n).label for n in ("stage2", "pnn", "fusionnet")] == [
+      "SRINO", "PNN", "FusionNet"]
 
 
 def test_registry_errors_are_named():
@@ -36,8 +41,11 @@ def test_registry_errors_are_named():
     dataclasses.replace(stages.get_stage("stage2"), fuse=None)
   # (The learned baselines "pnn" / "fusionnet" are registered now: an unregistered name.)
   with pytest.raises(ValueError, match="unregistered stages \\['nope'\\]"):
-    stages.register_stage(dataclasses.replace(stages.get_stage("stage2"), name="x",
+    stages.register_stage(dataclasses.replace(stages.get_stage("stage2"), name="x", stream=98,
                                               inherits={"nope": ("nope",)}))
+  # A stream id is a stage's for good: another stage cannot take it (its keys would repeat).
+  with pytest.raises(ValueError, match="random stream 3 is stage 'stage2'"):
+    stages.register_stage(dataclasses.replace(stages.get_stage("stage2"), name="x"))
 
 
 # ---- a toy learned baseline: a 1x1 convolution on L ---------------------------------------
@@ -58,7 +66,7 @@ def _toy_loss(cfg, params, batch, key):
   return l1, {"loss": l1}
 
 
-TOY = stages.Stage("toy", _toy_loss, trains=("toy",), init=_toy_init, validation="fusion",
+TOY = stages.Stage("toy", 99, _toy_loss, trains=("toy",), init=_toy_init, validation="fusion",
                    higher_is_better=True, fuse=_toy_fuse)
 
 
@@ -68,27 +76,27 @@ def test_a_registered_fusion_stage_trains_validates_and_fuses(tiny_run, tmp_path
   with config.train.unlocked():
     config.train.toy_steps = 6
   workdir = str(tmp_path)
-  # After SRINO's three stages and the two learned baselines.
-  assert stages.stage_index("toy") == 4 + len(stages.LEARNED_STAGES)
-  loop.train(config, workdir, stages=("toy",), progress=False)
-  last = runs.stage_params(config, workdir, "toy")
-  best = runs.stage_params(config, workdir, "toy", which="best")
+  loop.train(as_run(config, workdir), stages=("toy",), progress=False)
+  last = as_run(config, workdir).params("toy", which="last")
+  best = as_run(config, workdir).params("toy", which="best")
   assert set(last) == {"toy"}
   assert not np.array_equal(np.asarray(last["toy"]["w"]), np.eye(4))  # it trained
   # Validation scored the toy's own fusion with Q2n: recompute it for the best step.
   with open(os.path.join(workdir, "logs", "toy", "metrics.jsonl")) as f:
     valid = [r for r in map(json.loads, f) if "valid/score" in r]
   assert [r["step"] for r in valid] == [2, 4, 6]
-  data = inference.read_inputs(runs.data_path(config, "valid"), "qb",
+  data = inference.read_inputs(as_run(config).data_path("valid"), "qb",
                                limit=config.train.eval_examples)
   want = validation.score_fusion(_toy_fuse(None, best, data, None, 0, 0.0), data["gt"], "qb")
   best_row = max(valid, key=lambda r: r["valid/score"])
   np.testing.assert_allclose(best_row["valid/Q2n"], want["Q2n"], rtol=1e-5)
   np.testing.assert_allclose(best_row["valid/score"], want["Q2n"], rtol=1e-5)
   # Inference loads the stage and fuses with its record's `fuse`: L @ w + b by hand.
-  run, params = inference.load_trained(workdir=workdir, stage="toy")
-  test = inference.read_inputs(runs.data_path(config, "test"), "qb")
-  fused, std = inference.fuse_scenes(run, params, test, jax.random.PRNGKey(0), progress=False)
+  run = inference.Run.load(workdir, stage="toy")
+  params = run.params()
+  test = inference.read_inputs(as_run(config).data_path("test"), "qb")
+  fused, std = inference.fuse_scenes(inference.make_fuser(run, params), test,
+                                     jax.random.key(0))
   w, b = np.asarray(best["toy"]["w"]), np.asarray(best["toy"]["b"])
   np.testing.assert_allclose(fused, test["lms"] @ w + b, rtol=1e-5, atol=1e-6)
   assert np.all(std == 0)

@@ -9,12 +9,13 @@ import ml_collections
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, as_run
 from srino_jax.data.holdout import HoldOut
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.data.realscenes import RealScene, RealSceneSource
 from srino_jax.data.sources import FileSource, MixedBatches
 from srino_jax.training import configfile, datasets, loop
+from srino_jax.training.sources import Source
 
 REALDATA = REPO.parent / "shared" / "realdata"
 
@@ -29,20 +30,20 @@ def _with_sources(config, sources, **data):
 
 
 def test_default_config_trains_on_the_single_file(tiny_run):
-  assert datasets.source_entries(tiny_run) == []
-  assert datasets.needed_files(tiny_run) == ("train", "valid")
-  with datasets.train_batches(tiny_run) as batches:
+  assert as_run(tiny_run).sources == ()
+  assert datasets.needed_files(as_run(tiny_run)) == ("train", "valid")
+  with datasets.train_batches(as_run(tiny_run)) as batches:
     assert isinstance(batches, TrainBatches)
-  assert datasets.validation_data(tiny_run) is None  # the validation file
+  assert datasets.validation_data(as_run(tiny_run)) is None  # the validation file
 
 
 def test_file_sources_build_the_weighted_mixed_batches(tiny_run):
   config = _with_sources(tiny_run, {
       "a": {"kind": "file", "path": tiny_run.data.train, "weight": 3.0},
       "b": {"kind": "file", "path": tiny_run.data.valid, "weight": 1.0}}, augment=True)
-  assert datasets.needed_files(config) == ("train", "valid")
+  assert datasets.needed_files(as_run(config)) == ("train", "valid")
   root = pathlib.Path(config.data.root)
-  with datasets.train_batches(config) as got, MixedBatches(
+  with datasets.train_batches(as_run(config)) as got, MixedBatches(
       [FileSource(root / config.data.train, "qb", 16), FileSource(root / config.data.valid,
                                                                   "qb", 16)],
       [3.0, 1.0], batch_size=4, seed=config.seed, augment=True) as want:
@@ -56,18 +57,18 @@ def test_file_sources_build_the_weighted_mixed_batches(tiny_run):
     assert abs(share - 0.75) < 0.03
     later = got.batch(9)
   # Resumed: a fresh object (a restarted run) gives batch 9 without batches 0..8.
-  with datasets.train_batches(config) as again:
+  with datasets.train_batches(as_run(config)) as again:
     for k, v in later.items():
       np.testing.assert_array_equal(again.batch(9)[k], v)
 
 
 def test_bad_source_entries_are_named(tiny_run):
   with pytest.raises(ValueError, match=r"sources.x.kind must be one of \['file', 'real'\]"):
-    datasets.source_entries(_with_sources(tiny_run, {"x": {"kind": "tif"}}))
+    as_run(_with_sources(tiny_run, {"x": {"kind": "tif"}}))
   with pytest.raises(ValueError, match=r"sources.x \(kind 'real'\) needs the field 'scene'"):
-    datasets.source_entries(_with_sources(tiny_run, {"x": {"kind": "real"}}))
+    as_run(_with_sources(tiny_run, {"x": {"kind": "real"}}))
   with pytest.raises(ValueError, match="sources.x.weight must be >= 0"):
-    datasets.source_entries(_with_sources(tiny_run, {"x": {"kind": "file", "path": "a.h5",
+    as_run(_with_sources(tiny_run, {"x": {"kind": "file", "path": "a.h5",
                                                            "weight": -1.0}}))
 
 
@@ -76,7 +77,7 @@ def test_missing_real_scene_names_the_folder_and_the_flag(tiny_run, tmp_path):
                          realdata=str(tmp_path))
   with pytest.raises(FileNotFoundError, match=f"{tmp_path}/grip_imgGE1.mat not found.*"
                      "--config.data.realdata="):
-    loop.prepare_data(config)
+    loop.prepare_data(as_run(config))
 
 
 @pytest.mark.parametrize("scene", ["wv2", "WV2", "pypansharpening_imgWV2.mat",
@@ -86,7 +87,7 @@ def test_no_wv2_source_can_be_configured(tiny_run, tmp_path, scene):
                          realdata=str(tmp_path))
   for call in (loop.prepare_data, datasets.check_sources, datasets.train_batches):
     with pytest.raises(ValueError, match="evaluation only"):
-      call(config)
+      call(as_run(config))
 
 
 def _realdata():
@@ -102,20 +103,20 @@ def test_a_renamed_copy_of_wv2_is_refused(tiny_run, tmp_path):
   shutil.copy(src, tmp_path / "innocent.mat")  # a temporary copy, outside the repository
   config = _with_sources(tiny_run, {"w": {"kind": "real", "scene": str(tmp_path / "innocent.mat")}})
   with pytest.raises(ValueError, match="copy of the evaluation-only"):
-    loop.prepare_data(config)
+    loop.prepare_data(as_run(config))
 
 
 def test_real4_trains_on_the_training_parts_and_validates_on_the_held_out_blocks():
   root = _realdata()
   config = configfile.load_config(str(REPO / "configs" / "real4.py"),
                                   [f"data.realdata={root}"])
-  assert datasets.needed_files(config) == ()
+  assert datasets.needed_files(as_run(config)) == ()
   cache = {}
-  with datasets.train_batches(config, cache) as batches:
+  with datasets.train_batches(as_run(config), cache) as batches:
     assert [type(s) for s in batches.sources] == [RealSceneSource] * 2
     assert [s.scene.holdout for s in batches.sources] == [HoldOut(0.25, "bottom")] * 2
     assert batches.augment and batches.batch(0)["gt"].shape == (8, 32, 32, 4)
-  data = datasets.validation_data(config, cache)
+  data = datasets.validation_data(as_run(config), cache)
   assert data["gt"].shape == (20, 32, 32, 4)
   # Tiles of each scene's held-out block (reduced on its own), alternating scenes, by hand.
   ge1 = RealScene("geoeye1", root, HoldOut(0.25, "bottom"))
@@ -134,7 +135,7 @@ def test_demo_config_adds_the_wv3_example_only_when_present(tmp_path, monkeypatc
   with pytest.warns(UserWarning, match=r"optional training source left out: real scene "
                     r"'wv3_example': file \.\./shared/realdata/zpnn_WV3_example.mat not found.*"
                     r"--config.data.realdata"):
-    entries = dict(datasets.source_entries(config))
+    entries = {s.name: s for s in as_run(config).sources}
   assert list(entries) == ["synthetic"]  # the synthetic file alone, no error
   (tmp_path / "a").mkdir()
   (tmp_path / "shared" / "realdata").mkdir(parents=True)
@@ -142,11 +143,11 @@ def test_demo_config_adds_the_wv3_example_only_when_present(tmp_path, monkeypatc
   # The flag finds the example from any working directory (here: still the bare one).
   flagged = configfile.load_config(str(REPO / "configs" / "demo.py"),
                                    [f"data.realdata={tmp_path / 'shared' / 'realdata'}"])
-  assert list(dict(datasets.source_entries(flagged))) == ["synthetic", "wv3_example"]
+  assert [s.name for s in as_run(flagged).sources] == ["synthetic", "wv3_example"]
   monkeypatch.chdir(tmp_path / "a")
   config = configfile.load_config(str(REPO / "configs" / "demo.py"))
-  entries = dict(datasets.source_entries(config))
-  assert (entries["synthetic"].kind, entries["synthetic"].path) == ("file", config.data.train)
-  assert (entries["wv3_example"].kind, entries["wv3_example"].scene) == ("real", "wv3_example")
+  entries = {s.name: s for s in as_run(config).sources}
+  assert entries["synthetic"] == Source("synthetic", "file", config.data.train, 0.9)
+  assert entries["wv3_example"] == Source("wv3_example", "real", "wv3_example", 0.1, True)
   assert config.data.holdout == 0.0 and config.data.augment
-  assert datasets.needed_files(config) == ("train", "valid")  # synthetic validation
+  assert datasets.needed_files(as_run(config)) == ("train", "valid")  # synthetic validation

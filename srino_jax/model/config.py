@@ -32,12 +32,9 @@ class ModelConfig:
     adapter_width: a, channels of the cross-modal features V and of f_KE's hidden layers;
       the per-step parts (the TGA residual branches and f_M2P) use a // 2.
     kernel_size: f_KE's kernel size k.
-    num_train_steps: T of the cosine schedule.
-    schedule_s: the cosine schedule's offset s.
+    diffusion: the residual diffusion (T, the cosine offset and the residual scale s: the
+      diffusion runs on s (H - L), 1 = the paper's X0), a frozen, hashable `Diffusion`.
     gradient_weight: alpha of the "gradient" guidance mode (a per-pixel step; < 2).
-    residual_scale: s, the diffusion runs on s * (H - L) (ours; 1 = the paper's X0).
-      In sensor-max units H - L has a spread of a few 0.01 against unit noise, so most
-      diffusion steps carry almost no signal; s = 10 learns markedly faster in short runs.
     condition_lms: also give L to the backbone's condition slot, [H, L] in stage 1 and
       [H^, L] in stage 2 (ours; False = the paper's G(X_t, H, t)). X0 = H - L cannot be
       computed from H alone, so without L stage 1 must guess L.
@@ -58,10 +55,8 @@ class ModelConfig:
   guidance: str
   adapter_width: int
   kernel_size: int
-  num_train_steps: int
-  schedule_s: float
+  diffusion: Diffusion
   gradient_weight: float
-  residual_scale: float
   condition_lms: bool
   local_operators: bool
   stem_blocks: int
@@ -71,7 +66,7 @@ class ModelConfig:
     from srino_jax.operator import BACKBONES  # local: keeps this module import-light
 
     for name in ("bands", "width", "depth", "heads", "ffn_ratio", "adapter_width",
-                 "num_train_steps", "stem_blocks"):
+                 "stem_blocks"):
       value = getattr(self, name)
       if not isinstance(value, int) or value < 1:
         raise ValueError(f"ModelConfig.{name} must be a positive int, got {value!r}")
@@ -82,8 +77,8 @@ class ModelConfig:
     if self.backbone not in BACKBONES:
       raise ValueError(f"ModelConfig.backbone: unknown backbone {self.backbone!r}; "
                        f"known: {', '.join(BACKBONES)}")
-    if not self.residual_scale > 0:
-      raise ValueError(f"ModelConfig.residual_scale must be > 0, got {self.residual_scale!r}")
+    if not isinstance(self.diffusion, Diffusion):
+      raise ValueError(f"ModelConfig.diffusion must be a Diffusion, got {self.diffusion!r}")
     get_guidance_mode(self.guidance)  # raises, listing the known modes
     if self.sensor is not None:
       from srino_jax.sensors import get_sensor  # raises, listing the known sensors
@@ -91,11 +86,6 @@ class ModelConfig:
       if get_sensor(self.sensor).bands != self.bands:
         raise ValueError(f"ModelConfig.sensor {self.sensor!r} has "
                          f"{get_sensor(self.sensor).bands} bands, ModelConfig.bands={self.bands}")
-
-  @property
-  def diffusion(self) -> Diffusion:
-    """The residual diffusion (alpha_bar, q_sample, X0 <-> image) of this model."""
-    return Diffusion(self.num_train_steps, self.schedule_s, self.residual_scale)
 
   @property
   def mode(self) -> GuidanceMode:

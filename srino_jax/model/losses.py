@@ -4,8 +4,8 @@ Every loss takes the same four arguments (the aux loss ignores its key), so one 
 factory and one validation serve every stage (`srino_jax.training.stages`). All losses are
 L1 means over the whole batch (so a batch sharded over devices gives the same value), with
 per-example diffusion steps t ~ U{0..T-1} and noise eps ~ N(0, 1) on the residual
-X0 = s (H - L) (the denoiser predicts X0 directly; s = cfg.residual_scale, 1 in the paper;
-`cfg.diffusion` owns the schedule and the conversions). The diffusion L1s are reported in
+X0 = s (H - L) (the denoiser predicts X0 directly; s = cfg.diffusion.residual_scale, 1 in
+the paper; `cfg.diffusion` owns the schedule and the conversions). The diffusion L1s are reported in
 sensor-max units, mean |X0_hat / s - (H - L)| (Adam is invariant to the constant factor,
 so this only makes the numbers comparable):
 
@@ -47,7 +47,7 @@ def noisy_residual(cfg: ModelConfig, gt: jnp.ndarray, lms: jnp.ndarray, key: jax
                    ) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
   """Draws t ~ U{0..T-1} per example and noise, returns (x0, x_t, t).
 
-  x0 = s (gt - lms) (B, H, W, C), s = cfg.residual_scale; x_t = q_sample(x0, t, eps)
+  x0 = s (gt - lms) (B, H, W, C), s = cfg.diffusion.residual_scale; x_t = q_sample(x0, t, eps)
   (B, H, W, C); t (B,) int32.
   """
   diffusion = cfg.diffusion

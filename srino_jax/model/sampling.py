@@ -2,8 +2,9 @@
 
 `make_predict_x0` computes everything that depends only on (P, L) once (V, H^, the
 per-layer fusion terms and the f_KE kernels) and returns the closure that the DDIM scan
-calls at every step; the closure rebuilds Y_prev = L + x0_prev / s (s = residual_scale,
-`cfg.diffusion.to_image`) and recomputes R_spa and R_spe from it (closed-loop guidance).
+calls at every step; the closure rebuilds Y_prev = L + x0_prev / s (s = the diffusion's
+residual_scale, `cfg.diffusion.to_image`) and recomputes R_spa and R_spe from it
+(closed-loop guidance).
 `sample` draws x_T, runs `ddim_sample` and returns Y = L + X0_hat / s.
 
 Keys: `sample` splits its key into (key_T, key_eta); x_T ~ N(0, 1) from key_T and the DDIM
@@ -44,7 +45,7 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, j
     predict_x0(x_t (B, H, W, C), t int32 scalar or (B,), x0_prev (B, H, W, C)) ->
     X0_hat (B, H, W, C). Y_prev = L + x0_prev / s (x0_prev = 0 at the first step gives L).
     For the "gradient" mode the returned X0_hat is already corrected. All x0 arrays are
-    in the diffusion's units, s (H - L) with s = cfg.residual_scale.
+    in the diffusion's units, s (H - L) with s = cfg.diffusion.residual_scale.
   """
   _, lms, pan = unpack_batch(cfg, batch, need_gt=False)
   model, variables = SRINO(cfg), {"params": params}
@@ -73,7 +74,7 @@ def make_predict_x0(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, j
 def sample(cfg: ModelConfig, params: dict[str, Any], batch: dict[str, jnp.ndarray],
            key: jax.Array, num_steps: int, eta: float, on_step: OnStep | None = None
            ) -> jnp.ndarray:
-  """Pan-sharpens a batch with DDIM: Y = L + X0_hat / s (s = cfg.residual_scale).
+  """Pan-sharpens a batch with DDIM: Y = L + X0_hat / s (s = the diffusion's residual_scale).
 
   Jit with `jax.jit(sample, static_argnums=(0, 4, 5))`; vmap over `key` for several samples.
   A traced `eta` also works and gives the same result, but then the sampler cannot know

@@ -92,7 +92,9 @@ def build_method(args, pair: geo.ScenePair) -> methods.SceneMethod:
               else methods.generic_sensor(pair.bands, pair.dtype))
     return methods.classical_method(args.method, sensor)
   _enable_compile_cache()
-  run, params = methods.load_srino(args.workdir, args.checkpoint, which=args.which)
+  from srino_jax import inference
+  run = inference.open_run(args.workdir, args.checkpoint, which=args.which)
+  params = inference.load_params(run)
   return methods.srino_method(run, params, args.sensor, args.num_samples, args.steps,
                               args.seed)
 

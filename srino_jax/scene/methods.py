@@ -30,8 +30,8 @@ import numpy as np
 from srino_jax import baselines
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["SceneMethod", "StepProgress", "classical_method", "srino_method", "load_srino",
-           "run_sensor", "random_srino_params", "generic_sensor", "CLASSICAL_HALO"]
+__all__ = ["SceneMethod", "StepProgress", "classical_method", "srino_method",
+           "random_srino_params", "generic_sensor", "CLASSICAL_HALO"]
 
 # PAN pixels of context around a tile for the classical filters: the MTF filters are 41 x 41
 # (radius 20) and MTF-GLP's low-pass PAN goes through a decimation and interp23tap (9 MS
@@ -56,11 +56,9 @@ Fuse = Callable[[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]],
 class StepProgress:
   """The sampler's step callback (`on_step`) for a progress bar over the DDIM steps.
 
-  One object per SceneMethod: the callback is part of the jitted sampler's cache key, so the
-  same object on every call compiles once. `fuse_pair` sets `bar` (a tqdm bar) while it
-  fuses a scene in one piece; with `bar` None the method does not pass the callback at all
-  (tiles: no host callback in the compiled sampler, which JAX's persistent cache would not
-  store). Under the vmap over samples the callback fires once per sample and step, in any
+  One object per SceneMethod. `fuse_pair` sets `bar` (a tqdm bar) while it fuses a scene in
+  one piece; with `bar` None the method fuses with a fuser that has no callback compiled in (tiles: no host callback in the compiled sampler, which
+  JAX's persistent cache would not store). Under the vmap over samples the callback fires once per sample and step, in any
   order, so it only ever raises the bar to step i + 1.
 
   Attributes:
@@ -141,66 +139,49 @@ def classical_method(name: str, sensor: Sensor) -> SceneMethod:
                      _CLASSICAL_SECONDS * c)
 
 
-def load_srino(workdir: str | None = None, checkpoint: str | None = None,
-               which: str = "best") -> tuple[Any, Any]:
-  """(run, params) of a trained run (its best stage-2 checkpoint unless which='last')."""
-  from srino_jax import inference
-  return inference.load_trained(workdir=workdir, checkpoint=checkpoint, which=which)
-
-
-def run_sensor(run) -> str:
-  """The sensor name a run was trained on (the one place that reads it off the run)."""
-  from srino_jax import inference
-  return inference.model_sensor(run)
-
-
-def _model_config(run):
-  """The run's ModelConfig (a TrainedRun or a run's ConfigDict)."""
-  from srino_jax.training import run as runs
-  return runs.model_config(getattr(run, "config", run))
-
-
 def random_srino_params(run, seed: int = 0) -> Any:
   """Randomly initialised parameters of a run's model (benchmarks and tests: the cost of
   sampling does not depend on training)."""
   import jax
   from srino_jax import model
-  return model.init_params(_model_config(run), jax.random.PRNGKey(seed))
-
-
-def _model_width(run) -> int:
-  return int(_model_config(run).width)
+  return model.init_params(run.model, jax.random.key(seed))
 
 
 def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: int = 1,
                  steps: int | None = None, seed: int = 0) -> SceneMethod:
-  """SRINO with `params`, fusing each window with `inference.fuse_scenes` (model units =
-  digital numbers / the sensor's max): one key, PRNGKey(seed), for every window, and the
-  window's origin, so tiles and the whole scene draw the same noise at every pixel."""
+  """SRINO with `params` (a `training.run.Run`'s): one fuser (`inference.make_fuser`),
+  called per window in model units (digital numbers / the sensor's max); one key,
+  key(seed), for every window, and the window's origin, so tiles and the whole scene draw
+  the same noise at every pixel."""
   import jax
   from srino_jax import inference
-  trained = get_sensor(run_sensor(run))
+  trained = run.sensor
   sensor = trained if sensor is None else get_sensor(sensor)
   if sensor.bands != trained.bands:
     raise ValueError(f"the model fuses {trained.bands} bands ({trained.name}); sensor "
                      f"{sensor.name} has {sensor.bands}")
-  key = jax.random.PRNGKey(seed)
+  key = jax.random.key(seed)
   scale = sensor.max_value
-  # The steps fuse_scenes will run: --steps, else the run's.
-  n_steps = steps or int(getattr(run, "config", run).diffusion.sample_steps)
+  n_steps = steps or run.sampling.steps
   progress = StepProgress(n_steps)
+  # Two fusers at most, each built (and compiled) on first use and kept by the method: with
+  # the step callback (a scene fused whole, under a bar) and without (tiles).
+  fusers = {}
 
   def fuse(ms, lms, pan, origin):
+    with_bar = progress.bar is not None
+    if with_bar not in fusers:
+      fusers[with_bar] = inference.make_fuser(run, params, num_samples, steps,
+                                              on_step=progress if with_bar else None)
+    fuser = fusers[with_bar]
     data = {k: (np.asarray(v, np.float32) / scale)[None]
             for k, v in (("ms", ms), ("lms", lms), ("pan", pan))}
     data["origin"] = np.asarray([origin], np.int32)
-    mean, std = inference.fuse_scenes(
-        run, params, data, key, num_samples=num_samples, steps=steps, progress=False,
-        on_step=progress if progress.bar is not None else None)
+    mean, std = inference.fuse_scenes(fuser, data, key)
     std = np.asarray(std[0], np.float64) * scale if num_samples > 1 else None
     return np.asarray(mean[0], np.float64) * scale, std
 
-  width = _model_width(run)
+  width = run.model.width
   return SceneMethod(
       "srino", fuse, sensor, halo=0,
       bytes_per_pixel=_SRINO_BYTES_PER_WIDTH * width * num_samples,

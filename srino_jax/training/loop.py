@@ -1,4 +1,4 @@
-"""The training loop of one stage, and the stages in order (`train(config, workdir)`).
+"""The training loop of one stage, and the stages in order (`train(run)`).
 
 Stages come from the registry (`training.stages`): SRINO's are
 
@@ -10,7 +10,8 @@ Each stage starts from the final parameters of the stages it inherits from, chec
 into `<workdir>/checkpoints/<stage>`, and resumes from there when the folder already holds a
 checkpoint: batches and random keys are pure functions of (seed, step), so an interrupted
 and resumed run reaches the same parameters as an uninterrupted one. The loop reads the
-run's ConfigDict directly; the jitted steps see only the ModelConfig and arrays.
+`Run` (its ConfigDict, ModelConfig, sources, keys); the jitted steps see only the
+ModelConfig and arrays.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import time
 from typing import Any, Callable, Sequence
 
 import jax
-import ml_collections
 import numpy as np
 import tqdm
 
@@ -30,26 +30,24 @@ from srino_jax import checkpoints, cli
 from srino_jax.errors import DivergedError
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.training import datasets, optim, sharding, validation
-from srino_jax.training import run as runs
 from srino_jax.training.logging import MetricWriter
-from srino_jax.training.stages import SRINO_STAGES, get_stage, stage_index
+from srino_jax.training.run import Run
+from srino_jax.training.stages import SRINO_STAGES, get_stage
 from srino_jax.training.state import TrainState, make_train_step
 
-__all__ = ["prepare_data", "train", "train_stage", "all_stages"]
-
-ConfigDict = ml_collections.ConfigDict
+__all__ = ["prepare_data", "train", "train_stage", "all_stages", "initial_params"]
 
 
-def prepare_data(config: ConfigDict) -> None:
+def prepare_data(run: Run) -> None:
   """Checks the run's data files exist; writes synthetic ones first if the config asks.
 
   Raises:
     FileNotFoundError: naming each missing file (real data is never downloaded).
   """
-  datasets.check_sources(config, ("real",))  # an error naming the folder and the flag
-  needed = datasets.needed_files(config)
-  missing = [runs.data_path(config, n) for n in needed
-             if not os.path.exists(runs.data_path(config, n))]
+  datasets.check_sources(run, ("real",))  # an error naming the folder and the flag
+  needed = datasets.needed_files(run)
+  missing = [run.data_path(n) for n in needed if not os.path.exists(run.data_path(n))]
+  config = run.config
   if missing and config.data.synthetic:
     from srino_jax.synthetic import make_synthetic_dataset
     d = config.data
@@ -61,23 +59,22 @@ def prepare_data(config: ConfigDict) -> None:
     raise FileNotFoundError(
         f"data file(s) not found: {', '.join(missing)}. Point --config.data.root at your "
         "PanCollection folder (or make files with python -m srino_jax.data.make_dataset).")
-  datasets.check_sources(config, ("file",))
+  datasets.check_sources(run, ("file",))
 
 
-def all_stages(config: ConfigDict) -> tuple[str, ...]:
+def all_stages(run: Run) -> tuple[str, ...]:
   """What `train.py --stage all` trains: SRINO's stages, then the learned baselines listed in
-  `config.train.baselines` (comma-separated, e.g. "pnn,fusionnet"; default none)."""
-  extra = [s.strip() for s in str(config.train.get("baselines", "")).split(",") if s.strip()]
+  `config.train.baselines` (comma-separated, e.g. "pnn,fusionnet"; "" for none)."""
+  extra = [s.strip() for s in str(run.config.train.baselines).split(",") if s.strip()]
   return tuple(SRINO_STAGES) + tuple(get_stage(s).name for s in extra)
 
 
-def initial_params(config: ConfigDict, workdir: str, stage: str) -> Any:
-  """Fresh parameters of `stage`, with the groups it inherits read from earlier stages."""
-  record = get_stage(stage)
-  params = record.init(runs.model_config(config), jax.random.PRNGKey(config.seed),
-                       config.data.patch_size)
-  for source, groups in record.inherits.items():
-    trained = runs.stage_params(config, workdir, source, groups=groups)  # one read per source
+def initial_params(run: Run, stage: str) -> Any:
+  """Fresh parameters of `stage`, with the groups it inherits read from earlier stages
+  (their last checkpoints)."""
+  params = run.init_params(stage)
+  for source, groups in get_stage(stage).inherits.items():
+    trained = run.params(source, which="last", groups=groups)  # one read per source
     params = {**params, **trained}
   return params
 
@@ -88,7 +85,7 @@ class _StageLoop:
 
   stage: str
   seed: int
-  settings: ConfigDict  # config.train: log / eval / checkpoint periods
+  settings: Any  # config.train (a ConfigDict): log / eval / checkpoint periods
   train_step: Callable
   validate: Callable
   batches: TrainBatches
@@ -99,13 +96,12 @@ class _StageLoop:
   progress: bool
 
 
-def train_stage(config: ConfigDict, workdir: str, stage: str, max_steps: int | None = None,
+def train_stage(run: Run, stage: str, max_steps: int | None = None,
                 progress: bool = True) -> Any:
   """Trains one stage to `config.train.<stage>_steps` (resuming if possible); returns params.
 
   Args:
-    config: the run's ConfigDict.
-    workdir: output folder (checkpoints, logs, config.json).
+    run: the run (its workdir holds the checkpoints, logs and config.json).
     stage: a registered stage name (SRINO: "aux", "stage1", "stage2").
     max_steps: stop after this global step (as if interrupted); for tests and budgets.
     progress: show a progress bar.
@@ -115,33 +111,33 @@ def train_stage(config: ConfigDict, workdir: str, stage: str, max_steps: int | N
       checkpoint is kept.
   """
   record = get_stage(stage)  # raises for an unknown stage, listing the known
-  cfg = runs.model_config(config)
-  total = runs.stage_steps(config, stage)
+  config = run.config
+  total = run.stage_steps(stage)
   stop = total if max_steps is None else min(total, max_steps)
   mesh = sharding.make_mesh()
   tx = optim.stage_optimizer(config, stage)
-  ckpts = checkpoints.StageCheckpoints(runs.stage_dir(workdir, stage),
+  ckpts = checkpoints.StageCheckpoints(run.stage_dir(stage),
                                        keep=config.train.keep_checkpoints,
                                        best_mode="max" if record.higher_is_better else "min")
   writer = None
   try:
-    params = initial_params(config, workdir, stage)
+    params = initial_params(run, stage)
     state = sharding.replicate(TrainState.create(params, tx), mesh)
     if ckpts.latest_step() is not None:
       state, _ = ckpts.restore(state)  # a damaged latest falls back to an intact one
     start = int(state.step)
     # Steps the interrupted run logged after its last checkpoint are dropped: logged once.
-    writer = MetricWriter(os.path.join(workdir, "logs", stage),
+    writer = MetricWriter(os.path.join(run.workdir, "logs", stage),
                           enabled=jax.process_index() == 0, resume_step=start)
     if start >= stop:
       return jax.device_get(state.params)
-    train_step = make_train_step(record.bind_loss(cfg), tx, optim.param_labels(params, stage))
-    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), stage_index(stage))
+    train_step = make_train_step(record.bind_loss(run.model), tx,
+                                 optim.param_labels(params, stage))
     scenes: dict = {}  # real scenes read once for training and validation
-    with datasets.train_batches(config, scenes) as batches:
+    with datasets.train_batches(run, scenes) as batches:
       ctx = _StageLoop(stage, config.seed, config.train, train_step,
-                       validation.make_validator(config, stage, scenes=scenes), batches, key,
-                       mesh, ckpts, writer, progress)
+                       validation.make_validator(run, stage, scenes=scenes), batches,
+                       run.stage_key(stage), mesh, ckpts, writer, progress)
       state = _run_steps(ctx, state, start, stop)
     return jax.device_get(state.params)
   finally:
@@ -219,18 +215,15 @@ def _run_steps(ctx: _StageLoop, state: TrainState, start: int, stop: int) -> Tra
   return state
 
 
-def train(config: ConfigDict, workdir: str, stages: Sequence[str] = SRINO_STAGES,
-          progress: bool = True) -> Any:
+def train(run: Run, stages: Sequence[str] = SRINO_STAGES, progress: bool = True) -> Any:
   """Runs the stages in order (default: aux, stage1, stage2); returns the final params.
 
-  Checks the config (sensor, model) and writes `<workdir>/config.json` first (refusing a
-  workdir trained with another model).
+  Writes `<workdir>/config.json` first (refusing a workdir trained with another model).
   """
   for stage in stages:
     get_stage(stage)
-  runs.model_config(config)  # fail before any work on a bad sensor / model field
-  runs.save_run_config(config, workdir)
+  run.save()
   params = None
   for stage in stages:
-    params = train_stage(config, workdir, stage, progress=progress)
+    params = train_stage(run, stage, progress=progress)
   return params

@@ -1,19 +1,32 @@
-"""A run: its config (an `ml_collections.ConfigDict` from `configs/*.py`), and its workdir.
+"""A run: one frozen object that every entry point builds once and passes down.
 
-The ConfigDict is the only place the recipe's numbers live. It travels as far as the
-training loop (as Flax's `train_and_evaluate(config)`); the math below gets plain arguments
-or the frozen `ModelConfig`, which `model_config` builds (the only place one is built from a
-config). A workdir holds:
+  run = Run.from_config(config, workdir)      train.py, demo.py (a config file + overrides)
+  run = Run.load(workdir_or_checkpoint)       sample.py, the scene tool, validation of a run
 
-  <workdir>/config.json                 the run's config (refuses another model's workdir)
+It holds the locked ConfigDict (the only place the recipe's numbers live), the `ModelConfig`
+built from it (here, once), the parsed training sources, the held-out block, the sampling
+settings, the paths, and reads the parameters of its stage checkpoints (`run.params`).
+Below `training/` nothing sees the ConfigDict: the math gets the ModelConfig and arrays.
+
+A workdir holds:
+
+  <workdir>/config.json                 the run's config (`Run.save`)
   <workdir>/checkpoints/<stage>/        `srino_jax.checkpoints.StageCheckpoints`
   <workdir>/logs/<stage>/               TensorBoard events and metrics.jsonl
+
+Random streams. Every stream is `fold_in(key(seed), id)` with a fixed id: a stage's own
+`Stage.stream` for its training keys, `VALIDATION_STREAM` for validation. Runs of format
+version 1 (a config.json without `version`, before issue 15) drew validation from
+`PRNGKey(seed + 1_000_003)`; they keep that stream, so resuming them stays exact.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import os
+import pathlib
 from typing import Any
 
 import jax
@@ -21,120 +34,315 @@ import ml_collections
 
 from srino_jax import checkpoints, sensors
 from srino_jax.atomic import write_text_atomic
+from srino_jax.data.holdout import HoldOut
+from srino_jax.diffusion import Diffusion
 from srino_jax.model import ModelConfig
-from srino_jax.training.stages import get_stage
+from srino_jax.training.sources import Source, parse_sources
+from srino_jax.training.stages import SRINO_STAGES, get_stage
 
-__all__ = ["MODEL_FIELDS", "model_config", "data_path", "stage_steps", "save_run_config",
-           "read_run_config",
-           "stage_dir", "stage_params", "param_template"]
+__all__ = ["Run", "Sampling", "RUN_VERSION", "MODEL_FIELDS", "VALIDATION_STREAM", "model_config",
+           "upgrade_config", "DEFAULT_STAGE", "WHICH"]
 
+# The run format written by this code (config.json's `version`).
+RUN_VERSION = 2
 # Fields a workdir's config.json must agree on to be resumed or sampled (they fix the
 # parameter shapes and what the parameters mean).
 MODEL_FIELDS = ("sensor", "model", "diffusion")
-_MODEL_FIELDS = MODEL_FIELDS
+# The id of the validation stream (stage streams are 1..5: see `training.stages`).
+VALIDATION_STREAM = 1000
+# The stage whose parameters fuse scenes unless told otherwise: SRINO's last stage.
+DEFAULT_STAGE = SRINO_STAGES[-1]
+# Which checkpoint of a stage: the best by validation, or the latest.
+WHICH = ("best", "last")
+
+ConfigDict = ml_collections.ConfigDict
 
 
-def model_config(config: ml_collections.ConfigDict) -> ModelConfig:
-  """The run's `ModelConfig`: config.model, the diffusion schedule, bands of config.sensor.
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+  """How the run samples unless told otherwise (config.diffusion).
+
+  Attributes:
+    steps: DDIM steps.
+    eta: DDIM stochasticity (0 = deterministic given x_T).
+  """
+
+  steps: int
+  eta: float
+
+
+def model_config(config: ConfigDict) -> ModelConfig:
+  """The `ModelConfig` of a run's config: config.model, config.diffusion's schedule and
+  residual scale, the bands of config.sensor. Called by `Run.from_config` (once per run).
 
   Raises:
     ValueError: unknown sensor, unknown or invalid model field (named).
   """
   bands = sensors.get_sensor(config.sensor).bands  # raises, listing the known sensors
   fields = config.model.to_dict()
+  d = config.diffusion
   try:
-    return ModelConfig(bands=bands, sensor=config.sensor,
-                       num_train_steps=config.diffusion.num_train_steps,
-                       schedule_s=config.diffusion.schedule_s, **fields)
+    diffusion = Diffusion(d.num_train_steps, d.schedule_s, d.residual_scale)
+    return ModelConfig(bands=bands, sensor=config.sensor, diffusion=diffusion, **fields)
   except TypeError as err:  # a missing or unknown field of config.model
     raise ValueError(f"config.model does not describe a model ({err}); fields given: "
                      f"{sorted(fields)}") from None
 
 
-def data_path(config: ml_collections.ConfigDict, name: str) -> str:
-  """Path of the data file named by `config.data.<name>` (train, valid, test, test_full)."""
-  return os.path.join(config.data.root, config.data[name])
+def upgrade_config(raw: dict) -> dict:
+  """A saved config.json of any version in the current layout (a new dict).
 
-
-def stage_steps(config: ml_collections.ConfigDict, stage: str) -> int:
-  """Steps of `stage` to train: the config field `train.<stage>_steps`."""
-  field = f"{get_stage(stage).name}_steps"
-  if field not in config.train:
-    raise ValueError(f"config.train.{field} is missing: how many steps should stage "
-                     f"{stage!r} train?")
-  return int(config.train[field])
-
-
-def save_run_config(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """Writes `<workdir>/config.json`; refuses a workdir trained with another model or sensor.
-
-  Raises:
-    ValueError: naming the field ("sensor", "model" or "diffusion") that differs.
+  Version 1 (no `version` field): `residual_scale` lived in `model` (1.0 when absent, as
+  before it existed); the fields of the training sources, added later, take the values the
+  code of that time assumed when they were absent.
   """
-  path = os.path.join(workdir, "config.json")
-  new = config.to_dict()
-  if os.path.exists(path):
-    with open(path, encoding="utf-8") as f:
-      old = json.load(f)
-    for field in _MODEL_FIELDS:
+  raw = copy.deepcopy(raw)
+  if "version" in raw:
+    return raw
+  raw["version"] = 1
+  model, diffusion = raw.setdefault("model", {}), raw.setdefault("diffusion", {})
+  diffusion.setdefault("residual_scale", model.pop("residual_scale", 1.0))
+  data = raw.setdefault("data", {})
+  for field, value in (("sources", {}), ("realdata", "../shared/realdata"), ("holdout", 0.0),
+                       ("holdout_side", "bottom"), ("augment", False)):
+    data.setdefault(field, value)
+  raw.setdefault("train", {}).setdefault("baselines", "")
+  return raw
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Run:
+  """A training run as every command sees it (build with `from_config` or `load`).
+
+  Attributes:
+    config: the locked ConfigDict.
+    workdir: the run folder ("" for a run not on disk).
+    model: the `ModelConfig` (built once, from config).
+    sources: the parsed training sources (empty: train on `config.data.train`).
+    holdout: the block of each real scene that never enters training.
+    sampling: the default DDIM settings.
+    version: the run format (`RUN_VERSION` for new runs).
+    stage: the stage whose parameters fuse (`Run.load` takes it from a checkpoint path).
+    which: "best" or "last": the checkpoint `params` reads by default.
+    step: a particular step of `which` (a step folder given to `Run.load`), else None.
+  """
+
+  config: ConfigDict
+  workdir: str
+  model: ModelConfig
+  sources: tuple[Source, ...]
+  holdout: HoldOut
+  sampling: Sampling
+  version: int
+  stage: str = DEFAULT_STAGE
+  which: str = "best"
+  step: int | None = None
+
+  @classmethod
+  def from_config(cls, config: ConfigDict, workdir: str = "") -> "Run":
+    """The run of a config (each field read once here).
+
+    Raises:
+      ValueError: an unknown sensor, a bad model, diffusion, hold-out or source field.
+    """
+    config = copy.deepcopy(config)
+    saved = _saved_version(workdir)
+    if saved is not None:  # a run keeps the format (the random streams) it was created with
+      config.version = saved
+    config.lock()
+    d = config.data
+    return cls(config=config, workdir=str(workdir), model=model_config(config),
+               sources=parse_sources(d.sources, d.realdata),
+               holdout=HoldOut(float(d.holdout), d.holdout_side),
+               sampling=Sampling(int(config.diffusion.sample_steps),
+                                 float(config.diffusion.eta)),
+               version=int(config.version))
+
+  @classmethod
+  def load(cls, path: str, which: str | None = None, stage: str | None = None) -> "Run":
+    """The run holding `path`: a run folder, one of its stage folders, or a step folder
+    (`<run>/checkpoints/<stage>/{last,best}/<step>`, which picks stage, which and step).
+
+    Args:
+      path: the folder.
+      which: "best" or "last" (default "best"; a step folder's own kind always wins).
+      stage: the stage that fuses (default: the checkpoint path's, else stage2).
+
+    Raises:
+      FileNotFoundError: no such path, or no config.json in it or its parents.
+      ValueError: an unreadable config.json, or one that does not describe a run.
+    """
+    where = pathlib.Path(path).resolve()
+    if not where.exists():
+      raise FileNotFoundError(f"{where} does not exist")
+    folder = next((f for f in (where, *where.parents) if (f / "config.json").is_file()), None)
+    if folder is None:
+      raise FileNotFoundError(f"no config.json in {where} or its parents: not a srino-jax run")
+    parts = where.relative_to(folder).parts  # ("checkpoints", stage, which, step)
+    step = int(where.name) if len(parts) == 4 and where.name.isdigit() else None
+    if stage is None and len(parts) >= 2 and parts[0] == "checkpoints":
+      stage = parts[1]
+    if step is not None:  # a step folder names its own checkpoint kind
+      which = parts[2]
+    which = which or "best"
+    run = cls.from_config(read_config(str(folder / "config.json")), str(folder))
+    return dataclasses.replace(run, stage=get_stage(stage or DEFAULT_STAGE).name,
+                               which=_check_which(which), step=step)
+
+  # -- what the run is -------------------------------------------------------------------
+  @property
+  def sensor(self) -> sensors.Sensor:
+    """The sensor the model was trained for (its band count; the table's maximum)."""
+    return sensors.get_sensor(self.config.sensor)
+
+  def with_stage(self, stage: str) -> "Run":
+    """This run fusing with another stage's parameters (e.g. a learned baseline)."""
+    return dataclasses.replace(self, stage=get_stage(stage).name, step=None)
+
+  def stage_steps(self, stage: str) -> int:
+    """Steps of `stage` to train: the config field `train.<stage>_steps`."""
+    field = f"{get_stage(stage).name}_steps"
+    if field not in self.config.train:
+      raise ValueError(f"config.train.{field} is missing: how many steps should stage "
+                       f"{stage!r} train?")
+    return int(self.config.train[field])
+
+  def data_path(self, name: str) -> str:
+    """Path of the data file named by `config.data.<name>` (train, valid, test, test_full)."""
+    return os.path.join(self.config.data.root, self.config.data[name])
+
+  # -- random streams --------------------------------------------------------------------
+  def root_key(self) -> jax.Array:
+    return jax.random.key(self.config.seed)
+
+  def stage_key(self, stage: str) -> jax.Array:
+    """The training key of `stage`; step i uses fold_in(it, i)."""
+    return jax.random.fold_in(self.root_key(), get_stage(stage).stream)
+
+  def validation_key(self) -> jax.Array:
+    """The key of the fixed validation timesteps and noise (chunk i: fold_in(it, i))."""
+    if self.version < 2:  # the stream runs of format 1 validated with
+      return jax.random.key(self.config.seed + 1_000_003)
+    return jax.random.fold_in(self.root_key(), VALIDATION_STREAM)
+
+  # -- the folder ------------------------------------------------------------------------
+  def stage_dir(self, stage: str) -> str:
+    """`<workdir>/checkpoints/<stage>`."""
+    return os.path.join(self.workdir, "checkpoints", get_stage(stage).name)
+
+  def has_checkpoint(self, stage: str) -> bool:
+    return bool(self.workdir) and os.path.isdir(os.path.join(self.stage_dir(stage), "last"))
+
+  def check_compatible(self, workdir: str | None = None) -> None:
+    """Refuses a workdir whose config.json describes another model (the one check).
+
+    Raises:
+      ValueError: naming the field ("sensor", "model" or "diffusion") and how it differs;
+        or an unreadable config.json.
+    """
+    path = os.path.join(workdir or self.workdir, "config.json")
+    if not os.path.exists(path):
+      return
+    old, new = upgrade_config(_read_json(path)), self.config.to_dict()
+    for field in MODEL_FIELDS:
       if old.get(field) != new[field]:
-        raise ValueError(f"{workdir} holds a run with another '{field}' config "
-                         f"({old.get(field)} vs {new[field]}): use a new --workdir")
-  write_text_atomic(path, json.dumps(new, indent=2, sort_keys=True))
+        raise ValueError(f"{os.path.dirname(path)} holds a run trained with another '{field}' "
+                         f"config ({_difference(old.get(field), new[field])})")
+
+  def save(self) -> None:
+    """Writes `<workdir>/config.json`, after `check_compatible`."""
+    self.check_compatible()
+    write_text_atomic(os.path.join(self.workdir, "config.json"),
+                      json.dumps(self.config.to_dict(), indent=2, sort_keys=True))
+
+  # -- parameters ------------------------------------------------------------------------
+  def param_template(self, stage: str) -> Any:
+    """Shapes and dtypes (`jax.ShapeDtypeStruct`s) of `stage`'s parameters, computing none."""
+    init = get_stage(stage).init
+    return jax.eval_shape(lambda key: init(self.model, key, self.config.data.patch_size),
+                          self.root_key())
+
+  def init_params(self, stage: str) -> Any:
+    """Fresh parameters of `stage` (every stage initialises from the run's root key)."""
+    return get_stage(stage).init(self.model, self.root_key(), self.config.data.patch_size)
+
+  def params(self, stage: str | None = None, which: str | None = None, step: int | None = None,
+             groups: tuple[str, ...] | None = None) -> Any:
+    """The parameters a finished (or interrupted) stage left in the workdir.
+
+    Args:
+      stage: the stage to read (default: `self.stage`).
+      which: "best" (by validation) or "last" (default: `self.which`).
+      step: a particular step of `which` (default: `self.step` when reading `self.stage`).
+      groups: read only these top-level groups (default: all).
+
+    Raises:
+      FileNotFoundError: naming the stage to train first when it has no checkpoint.
+      CheckpointError: a damaged checkpoint (`checkpoints.restore_params`).
+    """
+    stage = get_stage(stage or self.stage).name
+    which = _check_which(which or self.which)
+    if step is None and stage == self.stage:
+      step = self.step
+    template = self.param_template(stage)
+    if groups is not None:
+      template = {g: template[g] for g in groups}
+    if not self.has_checkpoint(stage):
+      raise FileNotFoundError(f"no {stage} checkpoint in {os.path.abspath(self.stage_dir(stage))}"
+                              f": train it first (python train.py ... --stage {stage})")
+    return checkpoints.restore_params(self.stage_dir(stage), template, which=which, step=step)
 
 
-def read_run_config(path: str) -> ml_collections.ConfigDict:
-  """A saved run's config.json as a (locked) ConfigDict.
+def read_config(path: str) -> ConfigDict:
+  """A saved run's config.json (any version, upgraded) as a locked ConfigDict.
 
   Raises:
     ValueError: naming the file when it is not JSON or lacks a field the run needs.
   """
-  try:
-    with open(path, encoding="utf-8") as f:
-      config = ml_collections.ConfigDict(json.load(f))
-  except json.JSONDecodeError as err:
-    raise ValueError(f"{path}: not a JSON run config ({err})") from None
-  missing = [f for f in (*_MODEL_FIELDS, "seed", "data") if f not in config]
+  raw = upgrade_config(_read_json(path))
+  missing = [f for f in (*MODEL_FIELDS, "seed", "data") if f not in raw]
   if missing:
     raise ValueError(f"{path}: run config without the field(s) {missing}")
+  config = ConfigDict(raw)
   config.lock()
   return config
 
 
-def stage_dir(workdir: str, stage: str) -> str:
-  """`<workdir>/checkpoints/<stage>`."""
-  return os.path.join(workdir, "checkpoints", get_stage(stage).name)
+def _read_json(path: str) -> dict:
+  try:
+    with open(path, encoding="utf-8") as f:
+      raw = json.load(f)
+  except json.JSONDecodeError as err:
+    raise ValueError(f"{path}: not a JSON run config ({err})") from None
+  except OSError as err:
+    raise ValueError(f"{path} cannot be read ({err})") from None
+  if not isinstance(raw, dict):
+    raise ValueError(f"{path}: not a run config (a JSON {type(raw).__name__})")
+  return raw
 
 
-def param_template(config: ml_collections.ConfigDict, stage: str) -> Any:
-  """Shapes and dtypes (`jax.ShapeDtypeStruct`s) of `stage`'s parameters, without computing
-  them: what its `init` would return for this config."""
-  init = get_stage(stage).init
-  return jax.eval_shape(lambda key: init(model_config(config), key, config.data.patch_size),
-                        jax.random.PRNGKey(config.seed))
+def _saved_version(workdir: str) -> int | None:
+  """The format version of the run already in `workdir`, None when there is none (or its
+  config.json cannot be read: `check_compatible` reports that)."""
+  path = os.path.join(workdir, "config.json") if workdir else ""
+  if not path or not os.path.isfile(path):
+    return None
+  try:
+    return int(upgrade_config(_read_json(path))["version"])
+  except (ValueError, TypeError, KeyError):
+    return None
 
 
-def stage_params(config: ml_collections.ConfigDict, workdir: str, stage: str,
-                 which: str = "last", step: int | None = None,
-                 groups: tuple[str, ...] | None = None) -> Any:
-  """The parameters a finished (or interrupted) stage left in `workdir`.
+def _check_which(which: str) -> str:
+  if which not in WHICH:
+    raise ValueError(f"which must be one of {WHICH}, not {which!r}")
+  return which
 
-  Args:
-    config: the run's config (the parameter shapes follow from it).
-    workdir: the run folder.
-    stage: the stage to read.
-    which: "last" (the latest checkpoint) or "best" (the best by validation).
-    step: a particular step of `which` instead of the latest / best.
-    groups: read only these top-level groups (default: all).
 
-  Raises:
-    FileNotFoundError: naming the stage to train first when it has no checkpoint.
-  """
-  template = param_template(config, stage)
-  if groups is not None:
-    template = {g: template[g] for g in groups}
-  directory = stage_dir(workdir, stage)
-  if not os.path.isdir(os.path.join(directory, "last")):
-    raise FileNotFoundError(f"no {stage} checkpoint in {os.path.abspath(directory)}: train "
-                            f"it first (python train.py ... --stage {stage})")
-  return checkpoints.restore_params(directory, template, which=which, step=step)
+def _difference(old, new) -> str:
+  """The first differing field of two config groups, as "key: old vs new"."""
+  if isinstance(old, dict) and isinstance(new, dict):
+    for key in sorted(set(old) | set(new)):
+      if old.get(key) != new.get(key):
+        return f"{key}: {old.get(key)!r} there, {new.get(key)!r} now"
+  return f"{old!r} there, {new!r} now"

@@ -27,8 +27,7 @@ import jax
 from srino_jax import learned, model as srino
 from srino_jax.model import ModelConfig
 
-__all__ = ["Stage", "STAGES", "SRINO_STAGES", "LEARNED_STAGES", "register_stage", "get_stage",
-           "stage_index"]
+__all__ = ["Stage", "STAGES", "SRINO_STAGES", "LEARNED_STAGES", "register_stage", "get_stage"]
 
 # loss(cfg, params, batch, key) -> (scalar loss, dict of scalar metrics); a batch mean.
 LossFn = Callable[[ModelConfig, Any, dict, jax.Array], tuple[jax.Array, dict]]
@@ -63,9 +62,13 @@ class Stage:
     fuse: `fuse(cfg, params, batch, key, num_steps, eta, on_step=None) -> (B, H, W, C)`,
       the stage's fusion of a batch of (lms, ms, pan, optionally origin); required for
       "fusion" validation and to fuse scenes with the stage's parameters (inference).
+    stream: the stage's fixed random-stream id: its training keys are
+      fold_in(key(seed), stream) (`training.run.Run.stage_key`). Unique, never reused.
+    label: its row name in comparison tables (stages that fuse).
   """
 
   name: str
+  stream: int
   loss: LossFn
   trains: tuple[str, ...]
   init: InitFn
@@ -74,6 +77,7 @@ class Stage:
   inherits: Mapping[str, tuple[str, ...]] = dataclasses.field(
       default_factory=lambda: types.MappingProxyType({}))
   fuse: FuseFn | None = None
+  label: str = ""
 
   def __post_init__(self):
     if not self.trains:
@@ -92,8 +96,6 @@ class Stage:
     return functools.partial(self.loss, cfg)
 
 
-# Registration order matters: a stage's random keys are derived from its position
-# (`stage_index`), so SRINO's three stages are registered first and never move.
 STAGES: dict[str, Stage] = {}
 
 
@@ -101,6 +103,10 @@ def register_stage(stage: Stage, overwrite: bool = False) -> Stage:
   """Adds `stage` to `STAGES` (its inherited stages must be registered already)."""
   if stage.name in STAGES and not overwrite:
     raise ValueError(f"stage {stage.name!r} is already registered (overwrite=True replaces it)")
+  taken = [s.name for s in STAGES.values() if s.stream == stage.stream and s.name != stage.name]
+  if taken:
+    raise ValueError(f"stage {stage.name!r}: random stream {stage.stream} is stage "
+                     f"{taken[0]!r}'s")
   unknown = [s for s in stage.inherits if s not in STAGES]
   if unknown:
     raise ValueError(f"stage {stage.name!r} inherits from unregistered stages {unknown}")
@@ -120,27 +126,26 @@ def get_stage(name: str) -> Stage:
     raise ValueError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}") from None
 
 
-def stage_index(name: str) -> int:
-  """1 + the stage's registration position: folded into the seed for its training keys."""
-  return list(STAGES).index(get_stage(name).name) + 1
-
-
-register_stage(Stage("aux", srino.aux_loss, trains=("m2p", "ke"), init=srino.init_params,
+# Streams 1..3 are SRINO's stages, 4 and 5 the learned baselines: the positions they had in
+# the registry before streams were fixed ids, so the training keys of runs made before
+# stayed the same.
+register_stage(Stage("aux", 1, srino.aux_loss, trains=("m2p", "ke"), init=srino.init_params,
                      validation="loss", higher_is_better=False))
-register_stage(Stage("stage1", srino.stage1_loss, trains=("backbone",), init=srino.init_params,
-                     validation="loss", higher_is_better=False))
-register_stage(Stage("stage2", srino.stage2_loss, trains=("tga",), init=srino.init_params,
+register_stage(Stage("stage1", 2, srino.stage1_loss, trains=("backbone",),
+                     init=srino.init_params, validation="loss", higher_is_better=False))
+register_stage(Stage("stage2", 3, srino.stage2_loss, trains=("tga",), init=srino.init_params,
                      validation="fusion", higher_is_better=True, fuse=srino.sample,
-                     inherits={"aux": ("m2p", "ke"), "stage1": ("backbone",)}))
+                     inherits={"aux": ("m2p", "ke"), "stage1": ("backbone",)}, label="SRINO"))
 
 # What `train.py --stage all` runs, in order (plus the learned baselines a config lists in
 # `train.baselines`).
 SRINO_STAGES: tuple[str, ...] = ("aux", "stage1", "stage2")
 
 # The learned baselines (`srino_jax.learned`): each trains its own parameter group on the same
-# batches, is validated by fusion (Q2n) and fuses with one forward pass. Registered after
-# SRINO's stages, so SRINO's random keys (`stage_index`) do not move.
+# batches, is validated by fusion (Q2n) and fuses with one forward pass.
+_LEARNED_STREAMS = {"pnn": (4, "PNN"), "fusionnet": (5, "FusionNet")}
 for _name, (_init, _loss, _fuse) in learned.LEARNED.items():
-  register_stage(Stage(_name, _loss, trains=(_name,), init=_init, validation="fusion",
-                       higher_is_better=True, fuse=_fuse))
+  _stream, _label = _LEARNED_STREAMS[_name]
+  register_stage(Stage(_name, _stream, _loss, trains=(_name,), init=_init, validation="fusion",
+                       higher_is_better=True, fuse=_fuse, label=_label))
 LEARNED_STAGES: tuple[str, ...] = tuple(learned.LEARNED)
