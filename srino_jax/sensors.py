@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 __all__ = ["Sensor", "get_sensor", "register_sensor", "sensor_names", "max_value_of_bits"]
 
 
@@ -63,6 +65,30 @@ class Sensor:
     if bits is None:
       return self
     return dataclasses.replace(self, max_value=max_value_of_bits(bits))
+
+  def to_model(self, dn) -> np.ndarray:
+    """Digital numbers -> model units.
+
+    Args:
+      dn: array-like of any shape in digital numbers (DN, 0 ... max_value).
+
+    Returns:
+      float32 array of the same shape, dn / max_value (about [0, 1]); the quotient is
+      taken in float64 and rounded once to float32.
+    """
+    return (np.asarray(dn, np.float64) / self.max_value).astype(np.float32)
+
+  def to_dn(self, x) -> np.ndarray:
+    """Model units -> digital numbers.
+
+    Args:
+      x: array-like of any shape in model units (DN / max_value).
+
+    Returns:
+      float64 array of the same shape, x * max_value in digital numbers (not rounded,
+      not clipped: the metrics and writers decide).
+    """
+    return np.asarray(x, np.float64) * self.max_value
 
 
 _SENSORS: dict[str, Sensor] = {}

@@ -122,7 +122,7 @@ def main(argv=None) -> int:
   from srino_jax import baselines, inference  # local: the heavier readers
   try:
     sensor = inference.input_sensor(args.input, get_sensor(args.sensor))  # a .mat's own L
-    data = {k: v.astype(np.float64) * sensor.max_value
+    data = {k: sensor.to_dn(v)
             for k, v in inference.read_inputs(args.input, sensor, reduce=args.reduce).items()}
     std = None
     if args.fused:
