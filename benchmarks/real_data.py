@@ -38,7 +38,7 @@ from srino_jax import baselines, inference, metrics, sensors  # noqa: E402
 from srino_jax.atomic import write_text_atomic  # noqa: E402
 from srino_jax.data.holdout import HoldOut, split_scene  # noqa: E402
 from srino_jax.data.realscenes import RealScene  # noqa: E402
-from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene  # noqa: E402
+from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene  # noqa: E402
 from srino_jax.training import configfile, loop, run as runs, stages  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -110,7 +110,7 @@ def _study_pair(tmp: pathlib.Path, side: int) -> tuple[str, str]:
   """GeoTIFFs of the IKONOS scene's top-left side x side PAN (and its MS), made-up CRS."""
   import rasterio
   from rasterio.transform import Affine
-  from srino_jax.data.scenes import read_mat_scene
+  from srino_jax.data.products import read_mat_scene
   scene = read_mat_scene(REAL / "grip_imgIK.mat")
   paths = []
   for name, img, px in (("pan", scene["pan"][:side, :side], 1.0),

@@ -22,7 +22,7 @@ import tqdm
 
 from srino_jax import cli, sensors
 from srino_jax.data.pancollection import read_pancollection
-from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene, scene_sensor
+from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene, scene_sensor
 from srino_jax.metrics import evaluate_methods
 from srino_jax.model import ModelConfig
 from srino_jax.training import run as runs

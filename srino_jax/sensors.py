@@ -135,6 +135,6 @@ register_sensor(Sensor("QB", 4, 2047.0, (0.34, 0.32, 0.30, 0.22), 0.15, rgb=(2, 
 register_sensor(Sensor("GF2", 4, 1023.0, (0.3,) * 4, 0.15, rgb=(2, 1, 0)))
 register_sensor(Sensor("IKONOS", 4, 2047.0, (0.26, 0.28, 0.29, 0.28), 0.17, rgb=(2, 1, 0)))
 # GeoEye1's table max is the sensor's 11 bits; the shipped GRIP scene is 8-bit (its .mat
-# carries L = 8, which `data.scenes.read_mat_scene` reads as the scene's "bits").
+# carries L = 8, which `data.products.read_mat_scene` reads as the scene's "bits").
 register_sensor(Sensor("GEOEYE1", 4, 2047.0, (0.23,) * 4, 0.16, rgb=(2, 1, 0)))
 register_sensor(Sensor("PLEIADES", 4, 4095.0, (0.3,) * 4, 0.15, rgb=(2, 1, 0)))

@@ -12,7 +12,7 @@ rasterio = pytest.importorskip("rasterio")
 from rasterio.transform import Affine  # noqa: E402
 
 from srino_jax import baselines, inference  # noqa: E402
-from srino_jax.data.scenes import read_mat_scene  # noqa: E402
+from srino_jax.data.products import read_mat_scene  # noqa: E402
 from srino_jax.scene import export, fuse, geo, memory, methods  # noqa: E402
 from conftest import paper_config  # noqa: E402
 

@@ -9,7 +9,7 @@ import scipy.io
 from srino_jax.toolbox.interp import interp23tap
 from srino_jax.toolbox.mtf import mtf_filter
 from srino_jax.toolbox.resize import imresize
-from srino_jax.data.scenes import (crop_scene, full_scene, read_geotiff_pair, read_mat_scene,
+from srino_jax.data.products import (crop_scene, full_scene, read_geotiff_pair, read_mat_scene,
                                    reduce_scene, scene_sensor, write_geotiff)
 
 REALDATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "realdata"

@@ -7,7 +7,8 @@ model batches are NHWC float32 divided by the sensor max. Files are NCHW, conver
   `mtf_pan_filter`, `interp23tap`, `imresize`, `wald_degrade`.
 - PanCollection HDF5: `read_pancollection`, `PanCollectionFile` (lazy), `write_pancollection`;
   `TrainBatches` (seeded training batches), `eval_batches`.
-- Scenes: `read_mat_scene`, `scene_sensor` (the sensor with the scene's bit depth),
+- Products (products.py: the PAN + MS of one acquisition): `read_mat_scene`, `scene_sensor`
+  (the sensor with the product's bit depth),
   `reduce_scene`, `full_scene`, `read_geotiff_pair`, `write_geotiff`.
 - Real-scene training: `HoldOut` / `split_scene` (a spatial hold-out, holdout.py),
   `RealScene` / `RealSceneSource` (Wald-reduced real patches on the fly, realscenes.py),
@@ -26,7 +27,7 @@ from srino_jax.data.augment import augment_batch, dihedral
 from srino_jax.data.holdout import HoldOut, split_scene
 from srino_jax.data.realscenes import REAL_SCENES, RealScene, RealSceneSource, real_scene_sources
 from srino_jax.data.sources import FileSource, MixedBatches
-from srino_jax.data.scenes import (full_scene, read_geotiff_pair, read_mat_scene, reduce_scene,
+from srino_jax.data.products import (full_scene, read_geotiff_pair, read_mat_scene, reduce_scene,
                                    scene_sensor, write_geotiff)
 
 __all__ = [

@@ -26,7 +26,7 @@ import numpy as np
 
 from srino_jax import cli
 from srino_jax.data.pancollection import write_pancollection
-from srino_jax.data.scenes import full_scene, read_geotiff_pair, read_mat_scene, reduce_scene
+from srino_jax.data.products import full_scene, read_geotiff_pair, read_mat_scene, reduce_scene
 from srino_jax.errors import InputError, UsageError
 from srino_jax.sensors import Sensor, get_sensor, sensor_names
 

@@ -1,9 +1,9 @@
 """Real scenes as training sources: Wald-reduced patches on the fly, minus a held-out block.
 
-A `RealScene` reads a toolbox .mat scene (`scenes.read_mat_scene`), takes the sensor with the
-scene's own bit depth (`scenes.scene_sensor`: the GeoEye-1 file is 8-bit, max 255), cuts off
+A `RealScene` reads a toolbox .mat scene (`products.read_mat_scene`), takes the sensor with the
+scene's own bit depth (`products.scene_sensor`: the GeoEye-1 file is 8-bit, max 255), cuts off
 the held-out block at full resolution (`holdout.split_scene`) and Wald-reduces the two parts
-separately (`scenes.reduce_scene`), so no held-out pixel reaches a training patch at any
+separately (`products.reduce_scene`), so no held-out pixel reaches a training patch at any
 scale, not even through the 41 x 41 MTF filter. Arrays are kept in model units (digital
 numbers / the scene's max), float32.
 
@@ -23,7 +23,7 @@ import pathlib
 import numpy as np
 
 from srino_jax.data.holdout import HoldOut, split_scene
-from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene, scene_sensor
+from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene, scene_sensor
 from srino_jax.sensors import Sensor
 
 __all__ = ["DEFAULT_REALDATA", "REAL_SCENES", "EVALUATION_ONLY", "resolve_scene_path",

@@ -1,11 +1,14 @@
-"""Real scenes: MATLAB .mat files, GeoTIFF PAN + MS pairs, and their Wald reduction.
+"""Products: the PAN and MS images of one acquisition (.mat files, GeoTIFF pairs), the
+Wald reduction and crops of them.
 
-A scene is a dict of images in digital numbers (float64): "ms" (h, w, C), "pan" (H, W, 1)
+A product is a dict of images in digital numbers (float64): "ms" (h, w, C), "pan" (H, W, 1)
 with H = r h, optionally "ms_lr" / "gt" (as some toolbox .mat files carry), "sensor" (name),
-"ratio" and "bits" (the scene's bit depth, the .mat's `L`: its max is 2^bits - 1, which
+"ratio" and "bits" (the product's bit depth, the .mat's `L`: its max is 2^bits - 1, which
 overrides the sensor table's; `scene_sensor` returns the sensor with that max).
 `reduce_scene` makes the reduced-resolution case of Wald's protocol, where the
 original MS is the ground truth; `full_scene` the full-resolution case (no ground truth).
+(The function names keep their historical "scene"; `srino_jax.scene` is the whole-scene
+GeoTIFF fusion tool.)
 """
 
 from __future__ import annotations
