@@ -38,7 +38,7 @@ from srino_jax import baselines, inference, metrics, sensors  # noqa: E402
 from srino_jax.atomic import write_text_atomic  # noqa: E402
 from srino_jax.data.holdout import HoldOut, split_scene  # noqa: E402
 from srino_jax.data.realscenes import RealScene  # noqa: E402
-from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene  # noqa: E402
+from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene  # noqa: E402
 from srino_jax.training import configfile, loop, run as runs, stages  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -113,11 +113,9 @@ def _scenes(args):
   sensor = sensors.get_sensor("wv2", bits=scene.get("bits"))
   _, held = split_scene(scene, HoldOut(0.25, "bottom"))
   held = {"ms": held["ms"][:, :80], "pan": held["pan"][:, :320]}
-  m = sensor.max_value
 
   def units(d):
-    return {k: (np.asarray(v, np.float64) / m).astype(np.float32)[None] for k, v in d.items()
-            if k in ("gt", "ms", "lms", "pan")}
+    return {k: sensor.to_model(v)[None] for k, v in d.items() if k in ("gt", "ms", "lms", "pan")}
 
   out.append(("WV2 (evaluation only)", sensor, units(reduce_scene(scene, sensor)),
               units(full_scene(held)), "demo"))
@@ -153,10 +151,10 @@ def _evaluate(scene, models, args):
       fused[f"{label}#{seed}"] = inference.fuse_scenes(run, params, data, key,
                                                        progress=False)[0]
       seeds.setdefault(label, []).append(seed)
-    dn = {k: np.asarray(v, np.float64) * sensor.max_value for k, v in data.items()}
+    dn = {k: sensor.to_dn(v) for k, v in data.items()}
     rows = metrics.evaluate_methods(
         dn, sensor, baselines.available_methods(), clip=True,
-        fused={k: np.asarray(v, np.float64) * sensor.max_value for k, v in fused.items()})
+        fused={k: sensor.to_dn(v) for k, v in fused.items()})
     out["tables"][scale] = _aggregate(rows, seeds)
   srino = [(run, params, seed) for label, seed, run, params in models if label == "SRINO"]
   if srino:
@@ -165,10 +163,10 @@ def _evaluate(scene, models, args):
     mean, std = inference.fuse_scenes(run, params, reduced, key, num_samples=args.samples,
                                       progress=False)
     one, _ = inference.fuse_scenes(run, params, reduced, key, steps=1, progress=False)
-    dn = {k: np.asarray(v, np.float64) * sensor.max_value for k, v in reduced.items()}
+    dn = {k: sensor.to_dn(v) for k, v in reduced.items()}
     rows = metrics.evaluate_methods(dn, sensor, (), clip=True, fused={
-        f"SRINO mean of K={args.samples}": np.asarray(mean, np.float64) * sensor.max_value,
-        "SRINO 1-step DDIM": np.asarray(one, np.float64) * sensor.max_value})
+        f"SRINO mean of K={args.samples}": sensor.to_dn(mean),
+        "SRINO 1-step DDIM": sensor.to_dn(one)})
     out["extras"] = {
         "seed": seed, "K": args.samples,
         "mean_pixel_std": float(np.mean(std)),

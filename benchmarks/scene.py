@@ -79,7 +79,8 @@ def worker(case: str, size: int, mode: str, budget: str, tile: str, steps: int |
            ) -> dict:
   """One measurement (runs in a fresh process). mode "whole" is skipped when the scene's
   estimate exceeds the budget; "tiled" uses --tile (auto: the largest tile that fits)."""
-  from srino_jax.scene import fuse, geo, memory
+  from srino_jax.data import geotiff
+  from srino_jax.scene import fuse, memory
   row = {"case": case, "size": size, "mode": mode, "steps": steps or 25}
   method = _method(case, steps=steps)
   budget_b = memory.parse_size(budget)
@@ -95,7 +96,7 @@ def worker(case: str, size: int, mode: str, budget: str, tile: str, steps: int |
     plan = memory.plan_fusion(method, size, size, 4, budget_b, tile=int(tile))
   with tempfile.TemporaryDirectory(dir=ROOT / "benchmarks") as tmp:
     pan, ms = _write_pair(pathlib.Path(tmp), size)
-    pair = geo.open_pair(pan, ms)
+    pair = geotiff.open_pair(pan, ms)
     t0 = time.perf_counter()
     summary = fuse.fuse_pair(pair, method, plan, pathlib.Path(tmp) / "out.tif",
                              progress=False)
@@ -108,18 +109,15 @@ def worker(case: str, size: int, mode: str, budget: str, tile: str, steps: int |
 
 def _study_pair(tmp: pathlib.Path, side: int) -> tuple[str, str]:
   """GeoTIFFs of the IKONOS scene's top-left side x side PAN (and its MS), made-up CRS."""
-  import rasterio
   from rasterio.transform import Affine
-  from srino_jax.data.scenes import read_mat_scene
+  from srino_jax.data.geotiff import write_geotiff
+  from srino_jax.data.products import read_mat_scene
   scene = read_mat_scene(REAL / "grip_imgIK.mat")
   paths = []
   for name, img, px in (("pan", scene["pan"][:side, :side], 1.0),
                         ("ms", scene["ms"][:side // 4, :side // 4], 4.0)):
-    paths.append(str(tmp / f"{name}{side}.tif"))
-    with rasterio.open(paths[-1], "w", driver="GTiff", height=side // (4 if name == "ms" else 1),
-                       width=img.shape[1], count=img.shape[2], dtype="uint16",
-                       crs="EPSG:32633", transform=Affine(px, 0, 5e5, 0, -px, 4e6)) as d:
-      d.write(np.moveaxis(img, -1, 0).astype("uint16"))
+    profile = {"crs": "EPSG:32633", "transform": Affine(px, 0, 5e5, 0, -px, 4e6)}
+    paths.append(str(write_geotiff(tmp / f"{name}{side}.tif", img, profile, dtype="uint16")))
   return tuple(paths)
 
 
@@ -152,7 +150,8 @@ def overlap_study(overlaps=(0, 32, 64, 96, 128), run_dir: str | None = None,
   `steps` DDIM steps, seed 0 for every tile) on its side x side crop with tiles of
   min(256, side / 2), overlaps smaller than the tile."""
   from srino_jax.metrics.q2n import q2n
-  from srino_jax.scene import fuse, geo, memory, methods, tiling
+  from srino_jax.data import geotiff
+  from srino_jax.scene import fuse, memory, methods, tiling
   import rasterio
   generic = methods.generic_sensor(4, "uint16")
   cases = [(methods.classical_method(n, generic), 1024, 256, {})
@@ -166,7 +165,7 @@ def overlap_study(overlaps=(0, 32, 64, 96, 128), run_dir: str | None = None,
   with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
     for method, side, tile, extra in cases:
-      pair = geo.open_pair(*_study_pair(tmp, side))
+      pair = geotiff.open_pair(*_study_pair(tmp, side))
       outs, actual = {}, {}
       study = tuple(ov for ov in overlaps if ov < tile)
       for ov in (None,) + study:
@@ -195,13 +194,14 @@ def seed_spread(side: int = 512, run_dir: str | None = None, steps: int = 25) ->
   tiled-vs-whole differences (tiles share the whole scene's noise, so what they add beyond
   rounding is the model's seams)."""
   from srino_jax.metrics.q2n import q2n
-  from srino_jax.scene import fuse, geo, memory, methods
+  from srino_jax.data import geotiff
+  from srino_jax.scene import fuse, memory, methods
   import rasterio
   run, params, label = _study_srino(run_dir)
   outs = []
   with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
-    pair = geo.open_pair(*_study_pair(tmp, side))
+    pair = geotiff.open_pair(*_study_pair(tmp, side))
     for seed in (0, 1):
       method = methods.srino_method(run, params, sensor="ikonos", steps=steps, seed=seed)
       plan = memory.plan_fusion(method, side, side, 4, 2 ** 33)

@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 
 from srino_jax import baselines, metrics
-from srino_jax.data.scenes import crop_scene, full_scene, read_mat_scene, reduce_scene
+from srino_jax.data.products import crop_scene, full_scene, read_mat_scene, reduce_scene
 from srino_jax.evaluate import evaluate_methods
 
 DEFAULT = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata" / \

@@ -54,7 +54,7 @@ def _read_dn(path, keys: Sequence[str], sensor: Sensor, limit: int | None
   if info.already_scaled:
     vmax = max(info.maxima.values())
     for k in data:
-      data[k] *= sensor.max_value
+      data[k] = sensor.to_dn(data[k])
     notes.append(f"{pathlib.Path(path).name}: maximum {vmax:.4g} <= {SCALED_MAX}, values "
                  f"taken as divided by the sensor max and multiplied by {sensor.max_value:g}")
   return data, notes

@@ -21,7 +21,7 @@ import numpy as np
 from srino_jax import sensors
 from srino_jax.errors import CheckpointError
 from srino_jax.data.pancollection import read_pancollection
-from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene, scene_sensor
+from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene, scene_sensor
 from srino_jax.metrics import evaluate_methods
 from srino_jax.training.fuser import Fuser, fuse_scenes, make_fuser
 from srino_jax.training.run import DEFAULT_STAGE, Run

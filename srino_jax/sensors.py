@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 __all__ = ["Sensor", "get_sensor", "register_sensor", "sensor_names", "max_value_of_bits"]
 
 
@@ -64,6 +66,30 @@ class Sensor:
       return self
     return dataclasses.replace(self, max_value=max_value_of_bits(bits))
 
+  def to_model(self, dn) -> np.ndarray:
+    """Digital numbers -> model units.
+
+    Args:
+      dn: array-like of any shape in digital numbers (DN, 0 ... max_value).
+
+    Returns:
+      float32 array of the same shape, dn / max_value (about [0, 1]); the quotient is
+      taken in float64 and rounded once to float32.
+    """
+    return (np.asarray(dn, np.float64) / self.max_value).astype(np.float32)
+
+  def to_dn(self, x) -> np.ndarray:
+    """Model units -> digital numbers.
+
+    Args:
+      x: array-like of any shape in model units (DN / max_value).
+
+    Returns:
+      float64 array of the same shape, x * max_value in digital numbers (not rounded,
+      not clipped: the metrics and writers decide).
+    """
+    return np.asarray(x, np.float64) * self.max_value
+
 
 _SENSORS: dict[str, Sensor] = {}
 
@@ -109,6 +135,6 @@ register_sensor(Sensor("QB", 4, 2047.0, (0.34, 0.32, 0.30, 0.22), 0.15, rgb=(2, 
 register_sensor(Sensor("GF2", 4, 1023.0, (0.3,) * 4, 0.15, rgb=(2, 1, 0)))
 register_sensor(Sensor("IKONOS", 4, 2047.0, (0.26, 0.28, 0.29, 0.28), 0.17, rgb=(2, 1, 0)))
 # GeoEye1's table max is the sensor's 11 bits; the shipped GRIP scene is 8-bit (its .mat
-# carries L = 8, which `data.scenes.read_mat_scene` reads as the scene's "bits").
+# carries L = 8, which `data.products.read_mat_scene` reads as the scene's "bits").
 register_sensor(Sensor("GEOEYE1", 4, 2047.0, (0.23,) * 4, 0.16, rgb=(2, 1, 0)))
 register_sensor(Sensor("PLEIADES", 4, 4095.0, (0.3,) * 4, 0.15, rgb=(2, 1, 0)))

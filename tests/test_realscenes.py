@@ -9,7 +9,7 @@ import pytest
 
 from srino_jax.data.holdout import HoldOut, split_scene
 from srino_jax.data.realscenes import RealScene, RealSceneSource, real_scene_sources
-from srino_jax.data.scenes import reduce_scene
+from srino_jax.data.products import reduce_scene
 from srino_jax.data.sources import MixedBatches
 from srino_jax.toolbox.interp import interp23tap
 

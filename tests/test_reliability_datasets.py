@@ -111,6 +111,38 @@ def test_make_dataset_existing_output_is_refused_before_any_work(tmp_path, capsy
   assert _listing(out) == ["full_qb.h5"]  # train/valid were not written first
 
 
+@pytest.mark.parametrize("ms_px, ms_east, needles", [
+    (2.0, 5000.0, ["do not overlap"]),  # the MS of another place, 5 km east
+    (1.5, 0.0, ["PAN/MS size ratio 3", "QB's ratio 4"]),  # 1.5 m MS pixels, 0.5 m PAN
+])
+def test_make_dataset_refuses_geotiff_pairs_the_scene_tool_refuses(tmp_path, capsys, ms_px,
+                                                                   ms_east, needles):
+  pytest.importorskip("rasterio")
+  from rasterio.transform import Affine
+  from srino_jax.data.geotiff import write_geotiff
+  from srino_jax.scene import __main__ as scene_tool
+  rng = np.random.default_rng(6)
+  # The sizes alone (64 = 4 x 16) look like a ratio-4 pair; the geotransforms say otherwise.
+  pan = write_geotiff(tmp_path / "pan.tif", rng.integers(100, 2000, (64, 64, 1)),
+                      {"crs": "EPSG:32633", "transform": Affine(0.5, 0, 5e5, 0, -0.5, 4e6)},
+                      dtype="uint16")
+  ms = write_geotiff(tmp_path / "ms.tif", rng.integers(100, 2000, (16, 16, 4)),
+                     {"crs": "EPSG:32633",
+                      "transform": Affine(ms_px, 0, 5e5 + ms_east, 0, -ms_px, 4e6)},
+                     dtype="uint16")
+  before = _listing(tmp_path)
+  code, out, err = _run("make_dataset", ["--ms", ms, "--pan", pan, "--sensor", "qb", "--out",
+                                         tmp_path / "out", "--no-progress"], capsys)
+  assert code == 3 and out == ""
+  line = _one_error(err, *needles)
+  assert str(pan) in line
+  assert _listing(tmp_path) == before
+  capsys.readouterr()
+  code = scene_tool.main(["--pan", str(pan), "--ms", str(ms), "--method", "gsa", "--sensor",
+                          "qb", "--output", str(tmp_path / "fused.tif"), "--no-progress"])
+  assert code == 3 and not (tmp_path / "fused.tif").exists()
+
+
 # ------------------------------------------------------------------ signals while writing
 
 _CHILD = textwrap.dedent("""

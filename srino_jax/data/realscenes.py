@@ -1,9 +1,9 @@
 """Real scenes as training sources: Wald-reduced patches on the fly, minus a held-out block.
 
-A `RealScene` reads a toolbox .mat scene (`scenes.read_mat_scene`), takes the sensor with the
-scene's own bit depth (`scenes.scene_sensor`: the GeoEye-1 file is 8-bit, max 255), cuts off
+A `RealScene` reads a toolbox .mat scene (`products.read_mat_scene`), takes the sensor with the
+scene's own bit depth (`products.scene_sensor`: the GeoEye-1 file is 8-bit, max 255), cuts off
 the held-out block at full resolution (`holdout.split_scene`) and Wald-reduces the two parts
-separately (`scenes.reduce_scene`), so no held-out pixel reaches a training patch at any
+separately (`products.reduce_scene`), so no held-out pixel reaches a training patch at any
 scale, not even through the 41 x 41 MTF filter. Arrays are kept in model units (digital
 numbers / the scene's max), float32.
 
@@ -23,7 +23,8 @@ import pathlib
 import numpy as np
 
 from srino_jax.data.holdout import HoldOut, split_scene
-from srino_jax.data.scenes import full_scene, read_mat_scene, reduce_scene, scene_sensor
+from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene, scene_sensor
+from srino_jax.sensors import Sensor
 
 __all__ = ["DEFAULT_REALDATA", "REAL_SCENES", "EVALUATION_ONLY", "resolve_scene_path",
            "RealScene", "RealSceneSource", "real_scene_sources"]
@@ -58,8 +59,8 @@ def resolve_scene_path(scene: str, root=DEFAULT_REALDATA,
   return path
 
 
-def _model_units(d: dict, max_value: float) -> dict[str, np.ndarray]:
-  return {k: (np.asarray(v, np.float64) / max_value).astype(np.float32) for k, v in d.items()}
+def _model_units(d: dict, sensor: Sensor) -> dict[str, np.ndarray]:
+  return {k: sensor.to_model(v) for k, v in d.items()}
 
 
 class RealScene:
@@ -110,12 +111,11 @@ class RealScene:
     self.holdout = holdout
     self.ms_shape = tuple(scene_dict["ms"].shape)
     train, held = split_scene(scene_dict, holdout, self.ratio)
-    m = self.sensor.max_value
-    self.train = _model_units(reduce_scene(train, self.sensor, self.ratio), m)
+    s = self.sensor
+    self.train = _model_units(reduce_scene(train, s, self.ratio), s)
     self.heldout = None if held is None else _model_units(
-        reduce_scene(held, self.sensor, self.ratio), m)
-    self.heldout_full = None if held is None else _model_units(
-        full_scene(held, self.ratio), m)
+        reduce_scene(held, s, self.ratio), s)
+    self.heldout_full = None if held is None else _model_units(full_scene(held, self.ratio), s)
 
   def heldout_batch(self, scale: str = "reduced") -> dict[str, np.ndarray]:
     """The held-out block as a one-example batch for validation / evaluation.

@@ -2,7 +2,8 @@
 
   python -m srino_jax.scene --pan PAN.tif --ms MS.tif --output OUT.tif --method gsa
 
-- `geo`: the pair's checks (CRS, ratio, extents, nodata) and windowed reads.
+- `srino_jax.data.geotiff` (the data layer's one GeoTIFF reader): the pair's checks (CRS,
+  ratio, extents, nodata), its output grid (`ScenePair`) and windowed reads.
 - `tiling`: tile grid aligned to the ratio, raised-cosine blending, row-band streaming.
 - `methods`: classical baselines by name and SRINO from a checkpoint (`SceneMethod`).
 - `memory`: memory budget, estimates, whole-or-tiled plan.
@@ -12,7 +13,7 @@
 """
 
 from srino_jax.scene.fuse import fuse_pair, fuse_window
-from srino_jax.scene.geo import ScenePair, open_pair
+from srino_jax.data.geotiff import ScenePair, open_pair
 from srino_jax.scene.memory import Plan, parse_size, plan_fusion
 from srino_jax.scene.methods import SceneMethod, classical_method, generic_sensor, srino_method
 

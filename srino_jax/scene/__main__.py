@@ -23,7 +23,8 @@ import sys
 from srino_jax import cli, sensors
 from srino_jax.errors import InputError, UsageError
 from srino_jax.baselines import available_methods
-from srino_jax.scene import export, fuse, geo, memory, methods, writer
+from srino_jax.data import geotiff
+from srino_jax.scene import export, fuse, memory, methods, writer
 
 # PAN pixels. Measured tiled (256^2 tiles) vs whole on the IKONOS 1024^2 PAN
 # (benchmarks/results/scene.md): exp is exact at any overlap (the halo covers its filters);
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
   return p
 
 
-def build_method(args, pair: geo.ScenePair) -> methods.SceneMethod:
+def build_method(args, pair: geotiff.ScenePair) -> methods.SceneMethod:
   """The `SceneMethod` the flags ask for (SRINO loads its run here)."""
   if args.sensor:
     try:
@@ -133,7 +134,7 @@ def _main(args) -> int:
   for out in _outputs(args):  # before reading anything or loading a model
     cli.check_writable(out, args.overwrite)
   with cli.reading():  # the readers name the files in their messages
-    pair = geo.open_pair(args.pan, args.ms, bands=args.bands, nodata=args.nodata)
+    pair = geotiff.open_pair(args.pan, args.ms, bands=args.bands, nodata=args.nodata)
   method = build_method(args, pair)
   with cli.reading():
     method.check_ratio(pair.ratio, f"{args.pan} / {args.ms}")

@@ -85,12 +85,10 @@ def export_scenes(path, data: dict, fused, sensor, ratio: int, std=None,
 def export_geotiff_mat(path, pair, fused_tif, sensor, overwrite: bool = False):
   """The .mat of a fused GeoTIFF pair (reads the whole scene: meant for cross-checks)."""
   import rasterio
-  from srino_jax.scene import geo
+  from srino_jax.data.geotiff import read_whole
   from srino_jax.toolbox.interp import interp23tap
-  with rasterio.open(pair.pan_path) as p, rasterio.open(pair.ms_path) as m, \
-      rasterio.open(fused_tif) as f:
-    ms, _ = geo.read_ms(pair, m, (0, pair.ms_rows), (0, pair.ms_cols))
-    pan, _ = geo.read_pan(pair, p, (0, pair.shape[0]), (0, pair.shape[1]))
+  ms, pan = read_whole(pair)
+  with rasterio.open(fused_tif) as f:
     fused = np.moveaxis(f.read(out_dtype=np.float64), 0, -1)
   return write_toolbox_mat(path, ms, interp23tap(ms, pair.ratio), pan, fused, sensor,
                            pair.ratio, overwrite=overwrite)
@@ -119,11 +117,11 @@ def main(argv=None) -> int:
   p.add_argument("--output", required=True, help=".mat (several scenes: <stem>_<i>.mat)")
   p.add_argument("--overwrite", action="store_true", help="replace existing files")
   args = p.parse_args(argv)
-  from srino_jax import baselines, inference  # local: the heavier readers
+  from srino_jax import baselines  # local: heavy imports, only for this command
+  from srino_jax.data.inputs import read_input
   try:
-    sensor = inference.input_sensor(args.input, get_sensor(args.sensor))  # a .mat's own L
-    data = {k: v.astype(np.float64) * sensor.max_value
-            for k, v in inference.read_inputs(args.input, sensor, reduce=args.reduce).items()}
+    units, sensor = read_input(args.input, args.sensor, reduce=args.reduce)  # a .mat's own L
+    data = {k: sensor.to_dn(v) for k, v in units.items()}
     std = None
     if args.fused:
       fused = _read_fused(args.fused, args.key)

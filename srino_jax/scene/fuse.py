@@ -18,7 +18,8 @@ import time
 import numpy as np
 import tqdm
 
-from srino_jax.scene import geo, tiling
+from srino_jax.data import geotiff
+from srino_jax.scene import tiling
 from srino_jax.scene.memory import Plan
 from srino_jax.scene.methods import SceneMethod
 from srino_jax.scene.writer import SceneWriter, check_outputs, std_path
@@ -51,7 +52,7 @@ def _fill(img: np.ndarray, valid: np.ndarray, core=(slice(None), slice(None))) -
   return np.where(valid[..., None], img, mean)
 
 
-def fuse_window(pair: geo.ScenePair, method: SceneMethod, pan_src, ms_src,
+def fuse_window(pair: geotiff.ScenePair, method: SceneMethod, pan_src, ms_src,
                 rows: tuple[int, int], cols: tuple[int, int], halo: int
                 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
   """Fuses output pixels [rows) x [cols) (multiples of the ratio) with `halo` of context.
@@ -66,9 +67,9 @@ def fuse_window(pair: geo.ScenePair, method: SceneMethod, pan_src, ms_src,
   ey0, ey1 = max(0, rows[0] - halo), min(H, rows[1] + halo)
   ex0, ex1 = max(0, cols[0] - halo), min(W, cols[1] + halo)
   m = tiling.interp_margin(r)
-  ms, ms_ok = geo.read_ms(pair, ms_src, (ey0 // r - m, ey1 // r + m),
-                          (ex0 // r - m, ex1 // r + m))
-  pan, pan_ok = geo.read_pan(pair, pan_src, (ey0, ey1), (ex0, ex1))
+  ms, ms_ok = geotiff.read_ms(pair, ms_src, (ey0 // r - m, ey1 // r + m),
+                              (ex0 // r - m, ex1 // r + m))
+  pan, pan_ok = geotiff.read_pan(pair, pan_src, (ey0, ey1), (ex0, ex1))
   core = (slice(m, ms.shape[0] - m), slice(m, ms.shape[1] - m))
   valid = pan_ok & np.repeat(np.repeat(ms_ok[core], r, 0), r, 1)
   crop = (slice(rows[0] - ey0, rows[1] - ey0), slice(cols[0] - ex0, cols[1] - ex0))
@@ -82,13 +83,13 @@ def fuse_window(pair: geo.ScenePair, method: SceneMethod, pan_src, ms_src,
   return mean[crop], (None if std is None else std[crop]), valid[crop]
 
 
-def fuse_pair(pair: geo.ScenePair, method: SceneMethod, plan: Plan, output,
+def fuse_pair(pair: geotiff.ScenePair, method: SceneMethod, plan: Plan, output,
               overwrite: bool = False, cog: bool = False, dtype: str | None = None,
               progress: bool = True) -> dict:
   """Fuses `pair` into `output` (and `<stem>_std.tif` when the method draws K > 1 samples).
 
   Args:
-    pair: the checked input pair (`geo.open_pair`).
+    pair: the checked input pair (`geotiff.open_pair`).
     method: the fusion method (`methods.classical_method` / `methods.srino_method`).
     plan: tile size and overlap (`memory.plan_fusion`).
     output: output GeoTIFF path.

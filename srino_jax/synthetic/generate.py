@@ -31,7 +31,7 @@ from srino_jax.synthetic.landcover import MATERIAL_NAMES, render_cover
 from srino_jax.data.make_dataset import cut_patches
 from srino_jax.toolbox.mtf import mtf_kernel
 from srino_jax.data.pancollection import write_pancollection
-from srino_jax.data.scenes import full_scene, reduce_scene
+from srino_jax.data.products import full_scene, reduce_scene
 from srino_jax.sensors import Sensor, get_sensor, sensor_names
 
 __all__ = ["MATERIALS", "SyntheticScene", "band_centres", "material_spectra", "pan_weights",

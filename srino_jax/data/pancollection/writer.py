@@ -43,7 +43,7 @@ def _prepare_for_write(arrays: Mapping[str, np.ndarray], sensor: Sensor, units: 
       if vmax > SCALED_MAX:
         raise ValueError(f"{where}: key '{key}' has maximum {vmax:g} > {SCALED_MAX}, which "
                          f"looks like digital numbers; pass units='dn'")
-      arr = arr.astype(np.float64) * sensor.max_value
+      arr = sensor.to_dn(arr)
     out[key] = np.ascontiguousarray(np.transpose(arr, (0, 3, 1, 2)).astype(dtype))
   return out
 

@@ -1,11 +1,14 @@
-"""Real scenes: MATLAB .mat files, GeoTIFF PAN + MS pairs, and their Wald reduction.
+"""Products: the PAN and MS images of one acquisition (.mat files), their Wald reduction
+and crops. GeoTIFF pairs are read by `srino_jax.data.geotiff` into the same dict layout.
 
-A scene is a dict of images in digital numbers (float64): "ms" (h, w, C), "pan" (H, W, 1)
+A product is a dict of images in digital numbers (float64): "ms" (h, w, C), "pan" (H, W, 1)
 with H = r h, optionally "ms_lr" / "gt" (as some toolbox .mat files carry), "sensor" (name),
-"ratio" and "bits" (the scene's bit depth, the .mat's `L`: its max is 2^bits - 1, which
+"ratio" and "bits" (the product's bit depth, the .mat's `L`: its max is 2^bits - 1, which
 overrides the sensor table's; `scene_sensor` returns the sensor with that max).
 `reduce_scene` makes the reduced-resolution case of Wald's protocol, where the
 original MS is the ground truth; `full_scene` the full-resolution case (no ground truth).
+(The function names keep their historical "scene"; `srino_jax.scene` is the whole-scene
+GeoTIFF fusion tool.)
 """
 
 from __future__ import annotations
@@ -15,14 +18,12 @@ import pathlib
 import numpy as np
 import scipy.io
 
-from srino_jax.atomic import atomic_output
 from srino_jax.toolbox.interp import interp23tap
 from srino_jax.toolbox.arrays import as_image
 from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["read_mat_scene", "scene_sensor", "reduce_scene", "full_scene", "crop_scene",
-           "read_geotiff_pair", "write_geotiff"]
+__all__ = ["read_mat_scene", "scene_sensor", "reduce_scene", "full_scene", "crop_scene"]
 
 # .mat variable -> scene key (the toolbox's names).
 _MAT_IMAGES = {"I_MS": "ms", "I_PAN": "pan", "I_MS_LR": "ms_lr", "I_GT": "gt"}
@@ -159,94 +160,3 @@ def full_scene(scene: dict, ratio: int = 4) -> dict[str, np.ndarray]:
   """Full-resolution case: {"ms" (h, w, C), "lms" interp23tap(ms) (r h, r w, C), "pan"}."""
   ms = as_image(scene["ms"], "ms")
   return {"ms": ms, "lms": interp23tap(ms, ratio), "pan": as_image(scene["pan"], "pan", 1)}
-
-
-def _rasterio():
-  try:
-    import rasterio
-  except ImportError:
-    raise ImportError("GeoTIFF support needs rasterio: pip install 'srino-jax[geo]'") from None
-  return rasterio
-
-
-def _read_tif(path) -> tuple[np.ndarray, dict]:
-  rasterio = _rasterio()
-  path = pathlib.Path(path)
-  if not path.is_file():
-    raise FileNotFoundError(f"GeoTIFF not found: {path}")
-  with rasterio.open(path) as src:
-    img = np.moveaxis(src.read(), 0, -1).astype(np.float64)  # (bands, H, W) -> (H, W, bands)
-    profile = dict(src.profile)
-  return as_image(img, str(path)), profile
-
-
-def read_geotiff_pair(pan_path, ms_path) -> dict:
-  """Reads a PAN GeoTIFF and its MS GeoTIFF.
-
-  Args:
-    pan_path: single-band PAN GeoTIFF (H, W).
-    ms_path: C-band MS GeoTIFF (h, w) with H = r h, W = r w.
-
-  Returns:
-    dict with "pan" (H, W, 1) and "ms" (h, w, C) float64 digital numbers, "ratio" (int),
-    "pan_profile" / "ms_profile" (rasterio profiles: crs, transform, dtype, nodata, ...).
-
-  Raises:
-    ImportError: rasterio is not installed (pip install 'srino-jax[geo]').
-    ValueError: PAN with several bands, sizes not in an integer ratio, different CRS.
-  """
-  pan, pan_profile = _read_tif(pan_path)
-  ms, ms_profile = _read_tif(ms_path)
-  if pan.shape[-1] != 1:
-    raise ValueError(f"{pan_path}: PAN has {pan.shape[-1]} bands, expected 1")
-  (ph, pw), (mh, mw) = pan.shape[:2], ms.shape[:2]
-  if ph % mh or pw % mw or ph // mh != pw // mw:
-    raise ValueError(f"{pan_path} / {ms_path}: PAN size {(ph, pw)} is not an integer ratio "
-                     f"times the MS size {(mh, mw)}")
-  if pan_profile.get("crs") != ms_profile.get("crs"):
-    raise ValueError(f"{pan_path} / {ms_path}: different CRS "
-                     f"({pan_profile.get('crs')} vs {ms_profile.get('crs')})")
-  return {"pan": pan, "ms": ms, "ratio": ph // mh, "pan_profile": pan_profile,
-          "ms_profile": ms_profile}
-
-
-def write_geotiff(path, img, profile_like: dict, dtype=None, overwrite: bool = False
-                  ) -> pathlib.Path:
-  """Writes an (H, W, C) image as a GeoTIFF with the georeferencing of `profile_like`.
-
-  Args:
-    path: destination .tif (written to a temp file in the same folder, then renamed).
-    img: (H, W, C) or (H, W) image in digital numbers.
-    profile_like: a rasterio profile (e.g. "pan_profile" of `read_geotiff_pair`); its CRS
-      and transform are kept; when `img` has another size than the profile, the pixel size
-      is rescaled so the image covers the same ground.
-    dtype: stored dtype (default: the profile's); integer dtypes are rounded and clipped.
-    overwrite: replace an existing file.
-
-  Returns:
-    the path written.
-  """
-  rasterio = _rasterio()
-  path = pathlib.Path(path)
-  if path.exists() and not overwrite:
-    raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-  img = as_image(img, "img")
-  h, w, c = img.shape
-  profile = dict(profile_like)
-  dtype = np.dtype(dtype or profile.get("dtype", "float32"))
-  if np.issubdtype(dtype, np.integer):
-    info = np.iinfo(dtype)
-    img = np.clip(np.round(img), info.min, info.max)
-  transform = profile.get("transform")
-  if transform is not None and (profile.get("height"), profile.get("width")) != (h, w):
-    sx, sy = profile["width"] / w, profile["height"] / h
-    transform = transform @ rasterio.Affine.scale(sx, sy)
-  profile.update(driver="GTiff", height=h, width=w, count=c, dtype=dtype.name,
-                 transform=transform)
-  if not np.issubdtype(dtype, np.integer) and profile.get("nodata") is not None:
-    profile["nodata"] = float(profile["nodata"])
-  for key in ("blockxsize", "blockysize", "tiled"):  # the source's tiling may not fit
-    profile.pop(key, None)
-  with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-    dst.write(np.moveaxis(img.astype(dtype), -1, 0))
-  return path

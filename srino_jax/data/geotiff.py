@@ -1,4 +1,10 @@
-"""A PAN + MS GeoTIFF pair as one output grid: checks, intersection and windowed reads.
+"""GeoTIFF PAN + MS pairs: checks, the output grid, windowed and whole reads, and writing.
+
+The one GeoTIFF reader of the library: the scene tool (`srino_jax.scene`) reads windows of a
+pair through it, `make_dataset --ms/--pan` the whole pair (`read_geotiff_pair`), so both
+refuse the same pairs (another CRS, rotated grids, a non-integer ratio, no overlap) and
+accept the same ones (e.g. Landsat's PAN half a PAN pixel off the MS grid). rasterio is an
+optional dependency (extra "geo"), imported when a file is opened.
 
 The output grid is the PAN grid, cut to the part covered by whole MS pixels. MS pixel j
 (0-based, in the MS file) covers PAN columns o + r j ... o + r j + r - 1, where r is the
@@ -20,7 +26,11 @@ import warnings
 
 import numpy as np
 
-__all__ = ["ScenePair", "open_pair", "read_ms", "read_pan", "parse_bands"]
+from srino_jax.atomic import atomic_output
+from srino_jax.toolbox.arrays import as_image
+
+__all__ = ["ScenePair", "open_pair", "read_ms", "read_pan", "parse_bands", "read_whole",
+           "read_geotiff_pair", "write_geotiff"]
 
 _TOL = 1e-6  # relative tolerance on pixel sizes (geotransforms are stored as float64)
 
@@ -29,7 +39,7 @@ def _rasterio():
   try:
     import rasterio
   except ImportError:
-    raise ImportError("GeoTIFF scenes need rasterio: pip install 'srino-jax[geo]'") from None
+    raise ImportError("GeoTIFF support needs rasterio: pip install 'srino-jax[geo]'") from None
   return rasterio
 
 
@@ -77,6 +87,14 @@ class ScenePair:
   @property
   def bands(self) -> int:
     return len(self.ms_bands)
+
+  @property
+  def profile(self) -> dict:
+    """rasterio profile of the output grid (PAN pixels, the MS dtype and nodata), for
+    `write_geotiff`."""
+    h, w = self.shape
+    return {"crs": self.crs, "transform": self.transform, "height": h, "width": w,
+            "dtype": self.dtype, "nodata": self.ms_nodata}
 
 
 def parse_bands(spec: str | None, count: int, ms_path) -> tuple[int, ...]:
@@ -204,3 +222,86 @@ def read_pan(pair: ScenePair, src, rows: tuple[int, int], cols: tuple[int, int]
   h, w = pair.shape
   img = _read_wrapped(src, (1,), pair.pan_row0, pair.pan_col0, rows, cols, h, w)
   return img, _valid(img, pair.pan_nodata)
+
+
+def read_whole(pair: ScenePair) -> tuple[np.ndarray, np.ndarray]:
+  """The whole output grid of a checked pair (`open_pair`), nodata pixels as stored.
+
+  Returns:
+    ((ms_rows, ms_cols, C) MS, (r ms_rows, r ms_cols, 1) PAN), float64 digital numbers.
+  """
+  rasterio = _rasterio()
+  with rasterio.open(pair.pan_path) as pan_src, rasterio.open(pair.ms_path) as ms_src:
+    ms, _ = read_ms(pair, ms_src, (0, pair.ms_rows), (0, pair.ms_cols))
+    pan, _ = read_pan(pair, pan_src, (0, pair.shape[0]), (0, pair.shape[1]))
+  return ms, pan
+
+
+def read_geotiff_pair(pan_path, ms_path, bands: str | None = None,
+                      nodata: float | None = None) -> dict:
+  """Reads a whole PAN + MS GeoTIFF pair on its output grid (checked by `open_pair`).
+
+  Args:
+    pan_path: single-band PAN GeoTIFF.
+    ms_path: multispectral GeoTIFF, pixel size r times the PAN's.
+    bands: 1-based MS bands to read, comma-separated (default all).
+    nodata: nodata value of both files (default: the files' own); nodata pixels are read
+      as they are stored (no mask is applied).
+
+  Returns:
+    dict with "pan" (r h, r w, 1) and "ms" (h, w, C) float64 digital numbers (the overlap
+    of the two files), "ratio" (int r), "pair" (the `ScenePair`) and "profile" (the output
+    grid's, `ScenePair.profile`).
+
+  Raises:
+    ImportError: rasterio is not installed (pip install 'srino-jax[geo]').
+    FileNotFoundError: naming a missing file.
+    ValueError: the refusals of `open_pair`, or NaN / Inf pixels (naming the file).
+  """
+  pair = open_pair(pan_path, ms_path, bands=bands, nodata=nodata)
+  ms, pan = read_whole(pair)
+  return {"pan": as_image(pan, str(pan_path)), "ms": as_image(ms, str(ms_path)),
+          "ratio": pair.ratio, "pair": pair, "profile": pair.profile}
+
+
+def write_geotiff(path, img, profile_like: dict, dtype=None, overwrite: bool = False
+                  ) -> pathlib.Path:
+  """Writes an (H, W, C) image as a GeoTIFF with the georeferencing of `profile_like`.
+
+  Args:
+    path: destination .tif (written to a temp file in the same folder, then renamed).
+    img: (H, W, C) or (H, W) image in digital numbers.
+    profile_like: a rasterio profile (e.g. "profile" of `read_geotiff_pair`): its CRS and
+      transform are kept; when it gives a height and width and `img` has another size, the
+      pixel size is rescaled so the image covers the same ground.
+    dtype: stored dtype (default: the profile's); integer dtypes are rounded and clipped.
+    overwrite: replace an existing file.
+
+  Returns:
+    the path written.
+  """
+  rasterio = _rasterio()
+  path = pathlib.Path(path)
+  if path.exists() and not overwrite:
+    raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+  img = as_image(img, "img")
+  h, w, c = img.shape
+  profile = dict(profile_like)
+  dtype = np.dtype(dtype or profile.get("dtype", "float32"))
+  if np.issubdtype(dtype, np.integer):
+    info = np.iinfo(dtype)
+    img = np.clip(np.round(img), info.min, info.max)
+  transform = profile.get("transform")
+  size = (profile.get("height"), profile.get("width"))
+  if transform is not None and None not in size and size != (h, w):
+    sx, sy = size[1] / w, size[0] / h
+    transform = transform @ rasterio.Affine.scale(sx, sy)
+  profile.update(driver="GTiff", height=h, width=w, count=c, dtype=dtype.name,
+                 transform=transform)
+  if not np.issubdtype(dtype, np.integer) and profile.get("nodata") is not None:
+    profile["nodata"] = float(profile["nodata"])
+  for key in ("blockxsize", "blockysize", "tiled"):  # the source's tiling may not fit
+    profile.pop(key, None)
+  with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+    dst.write(np.moveaxis(img.astype(dtype), -1, 0))
+  return path

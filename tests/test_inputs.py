@@ -1,0 +1,106 @@
+"""`read_input`: one read of a fusion input (.h5 or .mat) -> NHWC model units and the sensor
+whose max_value converts them, bit for bit what inference's two readers gave."""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+
+import numpy as np
+import pytest
+import scipy.io
+
+from srino_jax import inference
+from srino_jax.data.inputs import read_input
+from srino_jax.data.pancollection import ScaleWarning, write_pancollection
+
+REALDATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+
+
+def _old(path, sensor, reduce=False, limit=None, bits=None):
+  """The two reads `read_input` replaces: inference.input_sensor and read_inputs."""
+  return (inference.read_inputs(str(path), sensor, reduce=reduce, limit=limit, bits=bits),
+          inference.input_sensor(str(path), sensor, bits=bits))
+
+
+def _assert_same(new, old):
+  (data, sensor), (want, want_sensor) = new, old
+  assert sensor == want_sensor
+  assert sorted(data) == sorted(want)
+  for k in want:
+    assert data[k].dtype == want[k].dtype == np.float32, k
+    np.testing.assert_array_equal(data[k], want[k], err_msg=k)
+
+
+@pytest.fixture(scope="module")
+def mats(tmp_path_factory):
+  d = tmp_path_factory.mktemp("mats")
+  rng = np.random.default_rng(0)
+  ms = rng.integers(0, 256, (16, 16, 4)).astype(np.uint8)
+  pan = rng.integers(0, 256, (64, 64)).astype(np.uint8)
+  scipy.io.savemat(d / "l8.mat", {"I_MS": ms, "I_PAN": pan, "L": 8.0, "sensor": "IKONOS"})
+  scipy.io.savemat(d / "nol.mat", {"I_MS": ms.astype(np.uint16) * 7, "I_PAN": pan * 7.0})
+  return {"l8": d / "l8.mat", "nol": d / "nol.mat", "ms": ms, "pan": pan}
+
+
+@pytest.mark.parametrize("name, bits, top", [("l8", None, 255.0), ("l8", 11, 2047.0),
+                                             ("nol", None, 2047.0), ("nol", 12, 4095.0)])
+@pytest.mark.parametrize("reduce", [False, True])
+def test_mat_matches_the_old_readers_and_the_formula(mats, name, bits, top, reduce):
+  data, sensor = got = read_input(mats[name], "ikonos", reduce=reduce, bits=bits)
+  _assert_same(got, _old(mats[name], "ikonos", reduce=reduce, bits=bits))
+  assert sensor.max_value == top and sensor.name == "IKONOS"
+  ms, pan = (mats[k].astype(np.float64) * (1 if name == "l8" else 7) for k in ("ms", "pan"))
+  if reduce:  # Wald: the original MS is the ground truth
+    assert sorted(data) == ["gt", "lms", "ms", "pan"] and data["ms"].shape == (1, 4, 4, 4)
+    np.testing.assert_array_equal(data["gt"][0], sensor.to_model(ms))
+  else:
+    assert sorted(data) == ["lms", "ms", "pan"] and data["lms"].shape == (1, 64, 64, 4)
+    np.testing.assert_array_equal(data["ms"][0], sensor.to_model(ms))
+    np.testing.assert_array_equal(data["pan"][0, ..., 0], sensor.to_model(pan))
+
+
+@pytest.fixture(scope="module")
+def h5(tmp_path_factory):
+  rng = np.random.default_rng(1)
+  arrays = {k: rng.uniform(0, 250, (3, *shape)) for k, shape in
+            (("gt", (16, 16, 4)), ("lms", (16, 16, 4)), ("ms", (4, 4, 4)), ("pan", (16, 16, 1)))}
+  path = tmp_path_factory.mktemp("h5") / "test_qb.h5"
+  write_pancollection(path, arrays, "qb", units="dn")
+  return path, arrays
+
+
+@pytest.mark.parametrize("bits, limit", [(8, None), (8, 2), (11, None)])
+def test_h5_matches_the_old_readers(h5, bits, limit):
+  path, arrays = h5
+  # DN up to 250 are far below 11 bits' 2047: both readers warn the same way.
+  expect = (lambda: pytest.warns(ScaleWarning)) if bits == 11 else contextlib.nullcontext
+  with expect():
+    got = read_input(path, "qb", limit=limit, bits=bits)
+  with expect():
+    old = _old(path, "qb", limit=limit, bits=bits)
+  _assert_same(got, old)
+  data, sensor = got
+  assert sensor.max_value == 2.0 ** bits - 1 and len(data["gt"]) == (limit or 3)
+  # Stored float32 DN / max in float32 (the PanCollection reader's own division).
+  want = (arrays["pan"][:len(data["pan"])].astype(np.float32) / np.float32(sensor.max_value))
+  np.testing.assert_array_equal(data["pan"], want)
+
+
+def test_refusals(tmp_path):
+  with pytest.raises(FileNotFoundError, match="absent.mat"):
+    read_input(tmp_path / "absent.mat", "qb")
+  (tmp_path / "scene.tif").write_bytes(b"x")
+  with pytest.raises(ValueError, match="scene.tif.*expected a PanCollection .h5"):
+    read_input(tmp_path / "scene.tif", "qb")
+
+
+def test_real_geoeye1_reduced_matches_the_old_readers():
+  path = REALDATA / "grip_imgGE1.mat"
+  if not path.exists():
+    pytest.skip(f"real scenes absent: {REALDATA}")
+  got = read_input(path, "geoeye1", reduce=True)
+  _assert_same(got, _old(path, "geoeye1", reduce=True))
+  data, sensor = got
+  assert sensor.max_value == 255.0  # its L = 8
+  assert data["gt"].shape == (1, 320, 320, 4) and data["ms"].shape == (1, 80, 80, 4)
