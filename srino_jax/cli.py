@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import pathlib
 import sys
 import tempfile
@@ -70,24 +69,14 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 
-from srino_jax.errors import (InputError, Interrupted, MissingInputError, OutputError,
-                              OutputExistsError, SrinoError, UsageError, exit_code_of)
+from srino_jax.errors import (WRITE_ERRNOS, InputError, Interrupted, MissingInputError,
+                              OutputError, OutputExistsError, SrinoError, UsageError,
+                              exit_code_of)
 from srino_jax.signals import check_interrupted, deferred_signals, handle_signals
 
 __all__ = ["make_parser", "run", "check_writable", "reading", "check_positive", "positive_int",
            "nonnegative_int", "positive_float", "unit_fraction", "print_error",
            "message_of", "handle_signals", "deferred_signals", "check_interrupted"]
-
-_WRITE_ERRNOS = {errno.ENOSPC: ("no space left on the device",
-                                "Free some space or write to another disk."),
-                 errno.EROFS: ("read-only file system", "Write to another folder."),
-                 errno.EACCES: ("permission denied",
-                                "Check the folder's permissions or write elsewhere."),
-                 errno.EPERM: ("operation not permitted",
-                               "Check the folder's permissions or write elsewhere.")}
-if hasattr(errno, "EDQUOT"):
-  _WRITE_ERRNOS[errno.EDQUOT] = ("disk quota exceeded", "Free some space or write elsewhere.")
-
 
 class _Parser(argparse.ArgumentParser):
   """ArgumentParser that reports a bad argument as a `UsageError` (one line, exit 2)."""
@@ -121,8 +110,8 @@ def message_of(exc: BaseException) -> str:
     text = f"{_os_text(exc)}. Pass --overwrite to replace it, or choose another path."
   elif isinstance(exc, FileNotFoundError):
     text = f"{_os_text(exc)}. Check the path."
-  elif isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
-    what, todo = _WRITE_ERRNOS[exc.errno]
+  elif isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+    what, todo = WRITE_ERRNOS[exc.errno]
     where = f" writing {exc.filename}" if exc.filename else ""
     text = f"{what}{where}. {todo}"
   else:
@@ -149,7 +138,7 @@ def _expected(exc: BaseException) -> int | None:
     return OutputError.exit_code
   if isinstance(exc, FileNotFoundError):
     return MissingInputError.exit_code
-  if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+  if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
     return OutputError.exit_code
   return None
 
