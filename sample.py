@@ -112,7 +112,7 @@ def _check_run(args):
                      f"{sensor.bands}", f"Give the run's sensor ({trained.name}) or omit --sensor.")
   known = baselines.available_methods()
   methods = [m for m in args.methods.split(",") if m]
-  bad = [m for m in methods if m.lower().replace("_", "-") not in known]
+  bad = baselines.unknown_methods(methods)
   if bad:
     raise UsageError(f"--methods: unknown {', '.join(bad)}", f"Choose from {', '.join(known)}.")
   return sensor, methods

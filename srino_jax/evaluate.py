@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from srino_jax import cli
-from srino_jax.baselines import available_methods
+from srino_jax.baselines import available_methods, unknown_methods
 from srino_jax.data.pancollection import SCALED_MAX, PanCollectionFile, detect_scale
 from srino_jax.errors import InputError, UsageError
 from srino_jax.metrics import evaluate_methods, format_table, rows_to_csv, rows_to_json
@@ -166,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
   methods = [m.strip() for m in args.methods.split(",") if m.strip()]
   if methods == ["all"]:
     methods = available_methods()
-  unknown = [m for m in methods if m.lower().replace("_", "-") not in available_methods()]
+  unknown = unknown_methods(methods)
   if unknown:
     raise UsageError(f"--methods: unknown method(s) {', '.join(unknown)}",
                      f"Choose among {', '.join(available_methods())}, or 'all'.")
