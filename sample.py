@@ -24,6 +24,7 @@ import numpy as np
 from srino_jax import baselines, cli, inference, metrics, quicklook, sensors
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.errors import CheckpointError, InputError, UsageError
+from srino_jax.model import GUIDANCE_MODES
 from srino_jax.training.stages import get_stage
 
 PROG = "python sample.py"
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--eta", type=_eta, help="DDIM eta >= 0 (default: the run's; 0 = "
                  "deterministic)")
   p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
-  p.add_argument("--guidance", choices=("none", "spatial", "spectral", "both", "gradient"),
+  p.add_argument("--guidance", choices=tuple(GUIDANCE_MODES),
                  help="the guidance mode expected: refused unless the model was trained with "
                  "it (a guidance ablation is a model trained with that mode)")
   p.add_argument("--batch-size", type=cli.positive_int, default=1,
