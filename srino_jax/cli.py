@@ -54,6 +54,7 @@ API:
       damaged file) into InputError / MissingInputError naming `path` (when the message
       does not already); errors.SrinoError and Interrupted pass unchanged.
   check_positive(value, flag, allow_zero=False) -> value   (raises UsageError)
+  sensor_arg(name, flag="--sensor") -> Sensor   (raises UsageError naming the known sensors)
   positive_int, nonnegative_int, positive_float, unit_fraction: argparse `type=` callables.
   print_error(exc, file=sys.stderr): the one-line message of an exception.
 """
@@ -72,10 +73,11 @@ from collections.abc import Callable, Iterator, Sequence
 from srino_jax.errors import (WRITE_ERRNOS, InputError, Interrupted, MissingInputError,
                               OutputError, OutputExistsError, SrinoError, UsageError,
                               exit_code_of)
+from srino_jax.sensors import Sensor, get_sensor, sensor_names
 from srino_jax.signals import check_interrupted, deferred_signals, handle_signals
 
 __all__ = ["make_parser", "run", "check_writable", "reading", "check_positive", "positive_int",
-           "nonnegative_int", "positive_float", "unit_fraction", "print_error",
+           "nonnegative_int", "positive_float", "unit_fraction", "sensor_arg", "print_error",
            "message_of", "handle_signals", "deferred_signals", "check_interrupted"]
 
 class _Parser(argparse.ArgumentParser):
@@ -263,6 +265,15 @@ def check_positive(value, flag: str, allow_zero: bool = False):
     bound = ">= 0" if allow_zero else "> 0"
     raise UsageError(f"{flag} must be {bound}, got {value}", f"Set {flag} to a number {bound}.")
   return value
+
+
+def sensor_arg(name: str, flag: str = "--sensor") -> Sensor:
+  """The sensor a flag names (any case); UsageError naming `flag` and the known sensors."""
+  try:
+    return get_sensor(name)
+  except (KeyError, ValueError) as e:
+    raise UsageError(f"{flag}: {e.args[0] if e.args else e}",
+                     f"Use one of {', '.join(sensor_names()).lower()}.") from None
 
 
 def _typed(conv, test, what):

@@ -148,11 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _sensor(name: str, bits: int | None) -> Sensor:
-  try:
-    sensor = get_sensor(name)
-  except (KeyError, ValueError) as e:
-    raise UsageError(f"--sensor: {e.args[0] if e.args else e}",
-                     f"Use one of {', '.join(sensor_names()).lower()}.") from None
+  sensor = cli.sensor_arg(name)
   if bits is not None:  # the data's bit depth, when not the sensor's
     sensor = dataclasses.replace(sensor, max_value=float(2 ** bits - 1))
   return sensor

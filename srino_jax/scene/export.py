@@ -34,7 +34,7 @@ import scipy.io
 from srino_jax import cli
 from srino_jax.atomic import atomic_output
 from srino_jax.errors import InputError, UsageError
-from srino_jax.sensors import Sensor, get_sensor, sensor_names
+from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["write_toolbox_mat", "scene_paths", "export_scenes", "export_geotiff_mat",
            "build_parser", "main"]
@@ -136,11 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(args) -> int:
   from srino_jax import baselines, inference  # local: the heavier readers
   # Arguments first, then the inputs, then the outputs: nothing is fused or written before.
-  try:
-    sensor = get_sensor(args.sensor)
-  except (KeyError, ValueError) as e:
-    raise UsageError(f"--sensor: {e.args[0] if e.args else e}",
-                     f"Use one of {', '.join(sensor_names()).lower()}.") from None
+  sensor = cli.sensor_arg(args.sensor)
   if args.method:
     try:
       baselines.method_key(args.method)
