@@ -18,7 +18,7 @@ import time
 
 import jax
 
-from srino_jax import inference, metrics
+from srino_jax import cli, inference, metrics
 from srino_jax.training import configfile, loop
 from srino_jax.training.run import Run
 
@@ -44,36 +44,46 @@ def _trains_on_real(run) -> bool:
   return any(source.kind == "real" for source in run.sources)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--workdir", default="runs/demo", help="run folder (default runs/demo)")
-  parser.add_argument("--fresh", action="store_true", help="delete the run folder first")
-  args = parser.parse_args()
+def build_parser() -> argparse.ArgumentParser:
+  p = cli.make_parser("python demo.py", __doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--workdir", default="runs/demo", help="run folder (default runs/demo)")
+  p.add_argument("--fresh", action="store_true", help="delete the run folder first")
+  return p
+
+
+def _main(args) -> int:
   if args.fresh and os.path.isdir(args.workdir):
     shutil.rmtree(args.workdir)
   start = time.perf_counter()
   config = configfile.load_config(str(CONFIG))
   run = Run.from_config(config, args.workdir)
   loop.prepare_data(run)
-  loop.train(run, loop.all_stages(run))
-  trained = time.perf_counter()
-  run = Run.load(args.workdir)  # the best stage-2 checkpoint
-  fuse = inference.make_fuser(run, run.params())  # built once, for both tables
-  test = inference.read_inputs(run.data_path("test"), config.sensor)
-  _table(run, fuse, test, config.sensor,
-         f"Synthetic {config.sensor.upper()} test set, reduced resolution "
-         f"({len(test['pan'])} scenes, PAN {test['pan'].shape[1]} px)")
-  wv2 = os.environ.get("SRINO_REAL_WV2", str(REAL_WV2))
-  if os.path.exists(wv2):
-    real = inference.read_inputs(wv2, "wv2", reduce=True)
-    _table(run, fuse, real, inference.input_sensor(wv2, "wv2"), "Real WorldView-2 scene, Wald "
-           "reduction (MS 80x80 -> 320x320, GT = original MS; models trained on synthetic WV3"
-           + (" + the real WV3 example)" if _trains_on_real(run) else " only)"))
-  else:
-    print(f"[skipped] real WV2 scene not found at {wv2}")
+  # A signal during compilation, training or sampling stops between steps / sampler calls.
+  with cli.deferred_signals():
+    loop.train(run, loop.all_stages(run))
+    trained = time.perf_counter()
+    run = Run.load(args.workdir)  # the best stage-2 checkpoint
+    fuse = inference.make_fuser(run, run.params())  # built once, for both tables
+    test, sensor = inference.read_input(run.data_path("test"), config.sensor)
+    _table(run, fuse, test, sensor,
+           f"Synthetic {config.sensor.upper()} test set, reduced resolution "
+           f"({len(test['pan'])} scenes, PAN {test['pan'].shape[1]} px)")
+    wv2 = os.environ.get("SRINO_REAL_WV2", str(REAL_WV2))
+    if os.path.exists(wv2):
+      real, sensor = inference.read_input(wv2, "wv2", reduce=True)  # DN / 2^L - 1
+      _table(run, fuse, real, sensor, "Real WorldView-2 scene, Wald reduction (MS 80x80 -> "
+             "320x320, GT = original MS; models trained on synthetic WV3"
+             + (" + the real WV3 example)" if _trains_on_real(run) else " only)"))
+    else:
+      print(f"[skipped] real WV2 scene not found at {wv2}")
   print(f"demo: training {trained - start:.0f} s, total {time.perf_counter() - start:.0f} s")
+  return 0
+
+
+def main(argv=None) -> int:
+  return cli.run(_main, build_parser(), argv)
 
 
 if __name__ == "__main__":
-  main()
+  raise SystemExit(main())

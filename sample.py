@@ -24,6 +24,7 @@ import numpy as np
 from srino_jax import baselines, cli, inference, metrics, quicklook, sensors
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.errors import CheckpointError, InputError, UsageError
+from srino_jax.model import GUIDANCE_MODES
 
 PROG = "python sample.py"
 EPILOG = """exit codes: 0 done (output written and the table printed), 2 bad arguments, 3 missing
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--eta", type=_eta, help="DDIM eta >= 0 (default: the run's; 0 = "
                  "deterministic)")
   p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
-  p.add_argument("--guidance", choices=("none", "spatial", "spectral", "both", "gradient"),
+  p.add_argument("--guidance", choices=tuple(GUIDANCE_MODES),
                  help="the guidance mode expected: refused unless the model was trained with "
                  "it (a guidance ablation is a model trained with that mode)")
   p.add_argument("--batch-size", type=cli.positive_int, default=1,
@@ -104,7 +105,7 @@ def _check_run(args):
                      "--sensor.")
   known = baselines.available_methods()
   methods = [m for m in args.methods.split(",") if m]
-  bad = [m for m in methods if m.lower().replace("_", "-") not in known]
+  bad = baselines.unknown_methods(methods)
   if bad:
     raise UsageError(f"--methods: unknown {', '.join(bad)}", f"Choose from {', '.join(known)}.")
   return run, sensor, methods
@@ -127,9 +128,8 @@ def _main(args) -> int:
   with cli.reading(args.input):
     # Model units are DN / the input's own maximum (a .mat's L or --bits): the same sensor
     # converts the fused images back to DN and scores them.
-    sensor = inference.input_sensor(args.input, sensor, args.bits)
-    data = inference.read_inputs(args.input, sensor, reduce=args.reduce, limit=args.limit,
-                                 bits=args.bits)
+    data, sensor = inference.read_input(args.input, sensor, reduce=args.reduce,
+                                        limit=args.limit, bits=args.bits)
   n = len(data["pan"])
   if not args.no_table:
     _check_table(args, data, sensor)

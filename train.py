@@ -60,35 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv=None):
-  """(args, overrides): the flags, and the "a.b=v" of every --config.a.b=v / --config.a.b v.
-
-  Raises:
-    UsageError: an unknown flag, or a --config.<field> without a value.
-    SystemExit: --help (status 0).
-  """
-  p = build_parser()
-  args, rest = p.parse_known_args(argv)
-  overrides, i = [], 0
-  while i < len(rest):  # --config.a.b=v or --config.a.b v
-    if not rest[i].startswith("--config."):
-      p.error(f"unrecognized argument {rest[i]!r}")
-    item = rest[i][len("--config."):]
-    if "=" not in item:
-      if i + 1 == len(rest):
-        p.error(f"--config.{item} needs a value")
-      i += 1
-      item = f"{item}={rest[i]}"
-    overrides.append(item)
-    i += 1
-  args.overrides = overrides
-  return args, overrides
-
-
-class _Parser:
-  """What `cli.run` needs of a parser: parse_args, with the --config.* overrides kept."""
-
-  def parse_args(self, argv):
-    return parse_args(argv)[0]
+  """(args, overrides): the flags, and the "a.b=v" of every --config.a.b=v / --config.a.b v
+  (`configfile.parse_config_flags`: UsageError for a stray argument, SystemExit for --help)."""
+  return configfile.parse_config_flags(build_parser(), argv)
 
 
 def _main(args) -> int:
@@ -128,7 +102,7 @@ def _main(args) -> int:
 
 
 def main(argv=None) -> int:
-  return cli.run(_main, _Parser(), argv)
+  return cli.run(_main, configfile.ConfigFlagsParser(build_parser()), argv)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,13 @@ import os
 import re
 import shutil
 import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
 
-from srino_jax.errors import CheckpointError, OutputError
+from srino_jax.errors import WRITE_ERRNOS, CheckpointError, OutputError
 
 __all__ = ["StageCheckpoints", "restore_params", "write_errno", "summary"]
 
@@ -109,19 +110,12 @@ class StageCheckpoints:
     steps = sorted(mngr.all_steps(), reverse=True)
     if not steps:
       raise FileNotFoundError(f"no checkpoint in {path}")
-    damaged = []
-    for s in steps:  # newest first: fall back past damaged ones
-      try:
-        out = _restore(mngr, s, abstract)
-      except Exception as err:  # noqa: BLE001 - a damaged checkpoint; try the previous
-        damaged.append((s, summary(err)))
-        continue
+    # Moved aside so that training can save those steps again.
+    used, out, damaged = _newest_intact(steps, lambda s: _restore(mngr, s, abstract), path,
+                                        "resuming from",
+                                        set_aside=lambda s: self._set_aside(which, s))
+    if used is not None:
       if damaged:
-        moved = [self._set_aside(which, d) for d, _ in damaged]
-        warnings.warn(
-            f"checkpoint step {damaged[0][0]} in {path} is damaged ({damaged[0][1]}); "
-            f"resuming from step {s}, the newest intact one. Moved aside, not deleted: "
-            f"{', '.join(moved)}", RuntimeWarning, stacklevel=2)
         mngr.reload()
       return out
     raise CheckpointError(
@@ -182,7 +176,7 @@ class StageCheckpoints:
       intact = self._last.latest_step()
     except Exception:  # noqa: BLE001 - only for the message
       intact = None
-    what = {errno.ENOSPC: "no space left on the device"}.get(code, os.strerror(code).lower())
+    what = WRITE_ERRNOS[code][0]
     kept = (f"the last good checkpoint (step {intact}) is intact" if intact is not None
             else "no checkpoint of this stage was completed")
     # Saves are asynchronous: the failure may be an earlier step's, noticed at this one.
@@ -193,26 +187,61 @@ class StageCheckpoints:
                        file=self.directory)
 
 
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM,
-                 getattr(errno, "EDQUOT", errno.ENOSPC)}
-
-
 def write_errno(err: BaseException) -> int | None:
   """The errno of a failed write inside `err` (its chain, or TensorStore's text
-  "[os_error_code='28']" / "No space left on device"), if it is one of ENOSPC, EDQUOT,
-  EROFS, EACCES, EPERM; else None."""
+  "[os_error_code='28']" / "No space left on device"), if it is one of
+  `srino_jax.errors.WRITE_ERRNOS` (ENOSPC, EDQUOT, EROFS, EACCES, EPERM); else None."""
   seen = set()
   while err is not None and id(err) not in seen:
     seen.add(id(err))
-    if isinstance(err, OSError) and err.errno in _WRITE_ERRNOS:
+    if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
       return err.errno
     match = re.search(r"os_error_code='?(\d+)", str(err))
-    if match and int(match.group(1)) in _WRITE_ERRNOS:
+    if match and int(match.group(1)) in WRITE_ERRNOS:
       return int(match.group(1))
     if "No space left on device" in str(err):
       return errno.ENOSPC
     err = err.__cause__ or err.__context__
   return None
+
+
+def _newest_intact(steps: Sequence[int], read: Callable[[int], Any], path: str, verb: str,
+                   set_aside: Callable[[int], str] | None = None
+                   ) -> tuple[int | None, Any, list[tuple[int, str]]]:
+  """Reads the first step of `steps` (newest first) whose checkpoint is intact.
+
+  Falling back past damaged checkpoints is one warning (RuntimeWarning, attributed to the
+  caller of the function that calls this) naming the newest damaged step and the step used.
+
+  Args:
+    steps: the candidate steps, newest first.
+    read: step -> its restored contents; raises on a damaged checkpoint (Orbax and
+      TensorStore raise many kinds: any Exception counts).
+    path: the checkpoint folder, named in the warning.
+    verb: how the warning names the step used: "resuming from" / "using" (step s).
+    set_aside: step -> new path; when given, the damaged steps skipped are moved away with
+      it (and the warning names where).
+
+  Returns:
+    (step, contents, damaged): the step read and what `read` returned, (None, None, damaged)
+    when every step is damaged; damaged is [(step, one-line reason)] of the steps skipped.
+  """
+  damaged = []
+  for s in steps:
+    try:
+      out = read(s)
+    except Exception as err:  # noqa: BLE001 - a damaged checkpoint; try the previous one
+      damaged.append((s, summary(err)))
+      continue
+    if damaged:
+      text = (f"checkpoint step {damaged[0][0]} in {path} is damaged ({damaged[0][1]}); "
+              f"{verb} step {s}, the newest intact one")
+      if set_aside is not None:
+        moved = [set_aside(d) for d, _ in damaged]
+        text += f". Moved aside, not deleted: {', '.join(moved)}"
+      warnings.warn(text, RuntimeWarning, stacklevel=3)
+    return s, out, damaged
+  return None, None, damaged
 
 
 def summary(err: BaseException, limit: int = 160) -> str:
@@ -269,22 +298,16 @@ def restore_params(directory: str, template: Any, which: str = "last",
     # The latest of last/ falls back to older steps when damaged; a named step or best/ not.
     candidates = ([chosen] if step is not None or which == "best"
                   else sorted(steps, reverse=True))
-    failures = []
-    for s in candidates:
-      try:
-        out = mngr.restore(s, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
-            item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
-            partial_restore=True)))
-      except Exception as err:  # noqa: BLE001 - Orbax/TensorStore raise many kinds
-        failures.append((s, summary(err)))
-        continue
-      if failures:
-        warnings.warn(f"checkpoint step {failures[0][0]} in {path} is damaged "
-                      f"({failures[0][1]}); using step {s}, the newest intact one",
-                      RuntimeWarning, stacklevel=2)
-      return out.state["params"]
+    args = ocp.args.Composite(state=ocp.args.PyTreeRestore(
+        item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
+        partial_restore=True))
+    # Read-only: a damaged step is skipped, not moved (training moves it when it resumes).
+    used, out, failures = _newest_intact(candidates, lambda s: mngr.restore(s, args=args),
+                                         path, "using")
   finally:
     mngr.close()
+  if used is not None:
+    return out.state["params"]
   hint = ("Use --which last, or retrain the stage." if which == "best"
           else "Retrain the stage (or pick another run).")
   why = "; ".join(f"step {s}: {text}" for s, text in failures)

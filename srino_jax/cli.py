@@ -54,6 +54,7 @@ API:
       damaged file) into InputError / MissingInputError naming `path` (when the message
       does not already); errors.SrinoError and Interrupted pass unchanged.
   check_positive(value, flag, allow_zero=False) -> value   (raises UsageError)
+  sensor_arg(name, flag="--sensor") -> Sensor   (raises UsageError naming the known sensors)
   positive_int, nonnegative_int, positive_float, unit_fraction: argparse `type=` callables.
   print_error(exc, file=sys.stderr): the one-line message of an exception.
 """
@@ -62,7 +63,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import pathlib
 import sys
 import tempfile
@@ -70,24 +70,15 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 
-from srino_jax.errors import (InputError, Interrupted, MissingInputError, OutputError,
-                              OutputExistsError, SrinoError, UsageError, exit_code_of)
+from srino_jax.errors import (WRITE_ERRNOS, InputError, Interrupted, MissingInputError,
+                              OutputError, OutputExistsError, SrinoError, UsageError,
+                              exit_code_of)
+from srino_jax.sensors import Sensor, get_sensor, sensor_names
 from srino_jax.signals import check_interrupted, deferred_signals, handle_signals
 
 __all__ = ["make_parser", "run", "check_writable", "reading", "check_positive", "positive_int",
-           "nonnegative_int", "positive_float", "unit_fraction", "print_error",
+           "nonnegative_int", "positive_float", "unit_fraction", "sensor_arg", "print_error",
            "message_of", "handle_signals", "deferred_signals", "check_interrupted"]
-
-_WRITE_ERRNOS = {errno.ENOSPC: ("no space left on the device",
-                                "Free some space or write to another disk."),
-                 errno.EROFS: ("read-only file system", "Write to another folder."),
-                 errno.EACCES: ("permission denied",
-                                "Check the folder's permissions or write elsewhere."),
-                 errno.EPERM: ("operation not permitted",
-                               "Check the folder's permissions or write elsewhere.")}
-if hasattr(errno, "EDQUOT"):
-  _WRITE_ERRNOS[errno.EDQUOT] = ("disk quota exceeded", "Free some space or write elsewhere.")
-
 
 class _Parser(argparse.ArgumentParser):
   """ArgumentParser that reports a bad argument as a `UsageError` (one line, exit 2)."""
@@ -121,8 +112,8 @@ def message_of(exc: BaseException) -> str:
     text = f"{_os_text(exc)}. Pass --overwrite to replace it, or choose another path."
   elif isinstance(exc, FileNotFoundError):
     text = f"{_os_text(exc)}. Check the path."
-  elif isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
-    what, todo = _WRITE_ERRNOS[exc.errno]
+  elif isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+    what, todo = WRITE_ERRNOS[exc.errno]
     where = f" writing {exc.filename}" if exc.filename else ""
     text = f"{what}{where}. {todo}"
   else:
@@ -149,7 +140,7 @@ def _expected(exc: BaseException) -> int | None:
     return OutputError.exit_code
   if isinstance(exc, FileNotFoundError):
     return MissingInputError.exit_code
-  if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+  if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
     return OutputError.exit_code
   return None
 
@@ -274,6 +265,15 @@ def check_positive(value, flag: str, allow_zero: bool = False):
     bound = ">= 0" if allow_zero else "> 0"
     raise UsageError(f"{flag} must be {bound}, got {value}", f"Set {flag} to a number {bound}.")
   return value
+
+
+def sensor_arg(name: str, flag: str = "--sensor") -> Sensor:
+  """The sensor a flag names (any case); UsageError naming `flag` and the known sensors."""
+  try:
+    return get_sensor(name)
+  except (KeyError, ValueError) as e:
+    raise UsageError(f"{flag}: {e.args[0] if e.args else e}",
+                     f"Use one of {', '.join(sensor_names()).lower()}.") from None
 
 
 def _typed(conv, test, what):

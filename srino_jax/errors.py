@@ -31,11 +31,12 @@ library code never swallows a signal and `finally` blocks (srino_jax.atomic) sti
 
 from __future__ import annotations
 
+import errno
 import signal
 
 __all__ = ["SrinoError", "UsageError", "InputError", "MissingInputError", "CheckpointError",
            "OutputError", "OutputExistsError", "DivergedError", "Interrupted", "EXIT_CODES",
-           "exit_code_of"]
+           "WRITE_ERRNOS", "exit_code_of"]
 
 
 class SrinoError(Exception):
@@ -146,3 +147,17 @@ def exit_code_of(exc: BaseException) -> int:
   if isinstance(exc, KeyboardInterrupt):
     return EXIT_CODES["sigint"]
   return 1
+
+
+# The errnos of a write that failed for a reason the user can fix (exit 5), each with its
+# one-line wording and what to do: `srino_jax.cli` reports an OSError with one of them, and
+# `srino_jax.checkpoints` recognises a failed checkpoint save by them.
+WRITE_ERRNOS: dict[int, tuple[str, str]] = {
+    errno.ENOSPC: ("no space left on the device", "Free some space or write to another disk."),
+    errno.EROFS: ("read-only file system", "Write to another folder."),
+    errno.EACCES: ("permission denied", "Check the folder's permissions or write elsewhere."),
+    errno.EPERM: ("operation not permitted",
+                  "Check the folder's permissions or write elsewhere."),
+}
+if hasattr(errno, "EDQUOT"):  # not on every platform
+  WRITE_ERRNOS[errno.EDQUOT] = ("disk quota exceeded", "Free some space or write elsewhere.")

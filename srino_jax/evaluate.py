@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from srino_jax import cli
-from srino_jax.baselines import available_methods
+from srino_jax.baselines import available_methods, unknown_methods
 from srino_jax.data.pancollection import SCALED_MAX, PanCollectionFile, detect_scale
 from srino_jax.errors import InputError, UsageError
 from srino_jax.metrics import evaluate_methods, format_table, rows_to_csv, rows_to_json
@@ -148,11 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _sensor(name: str, bits: int | None) -> Sensor:
-  try:
-    sensor = get_sensor(name)
-  except (KeyError, ValueError) as e:
-    raise UsageError(f"--sensor: {e.args[0] if e.args else e}",
-                     f"Use one of {', '.join(sensor_names()).lower()}.") from None
+  sensor = cli.sensor_arg(name)
   if bits is not None:  # the data's bit depth, when not the sensor's
     sensor = dataclasses.replace(sensor, max_value=float(2 ** bits - 1))
   return sensor
@@ -166,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
   methods = [m.strip() for m in args.methods.split(",") if m.strip()]
   if methods == ["all"]:
     methods = available_methods()
-  unknown = [m for m in methods if m.lower().replace("_", "-") not in available_methods()]
+  unknown = unknown_methods(methods)
   if unknown:
     raise UsageError(f"--methods: unknown method(s) {', '.join(unknown)}",
                      f"Choose among {', '.join(available_methods())}, or 'all'.")

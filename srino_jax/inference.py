@@ -12,24 +12,21 @@ once, then called per batch of scenes or per window):
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import jax
 import numpy as np
 
 from srino_jax import sensors
+from srino_jax.data.inputs import read_input
 from srino_jax.errors import CheckpointError
-from srino_jax.data.pancollection import read_pancollection
-from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene, scene_sensor
 from srino_jax.metrics import evaluate_methods
 from srino_jax.training.fuser import Fuser, fuse_scenes, make_fuser
 from srino_jax.training.run import DEFAULT_STAGE, Run
 from srino_jax.training.stages import LEARNED_STAGES, get_stage
 
 __all__ = ["Run", "Fuser", "make_fuser", "fuse_scenes", "open_run", "load_params",
-           "check_guidance", "input_sensor",
-           "read_inputs", "comparison_rows", "learned_stages", "learned_fusions",
+           "check_guidance", "read_input", "comparison_rows", "learned_stages", "learned_fusions",
            "DEFAULT_STAGE"]
 
 
@@ -74,51 +71,6 @@ def check_guidance(run: Run, guidance: str | None) -> None:
     raise ValueError(f"the model was trained with guidance '{trained}', not '{guidance}': "
                      f"sampling it as '{guidance}' would drop trained adapter branches. For "
                      f"the ablation train a model with --config.model.guidance={guidance}.")
-
-
-def input_sensor(path: str, sensor, bits: int | None = None) -> sensors.Sensor:
-  """The sensor of an input file with its maximum: 2^bits - 1 for `bits`, else the .mat
-  scene's own bit depth (its `L`, e.g. 8 for the GeoEye-1 file), else the sensor table's.
-
-  Model units are digital numbers / this maximum, on the way in (`read_inputs`) and out.
-  """
-  sensor = sensors.get_sensor(sensor)
-  if bits is None and str(path).endswith(".mat") and os.path.exists(path):
-    return scene_sensor(read_mat_scene(path), sensor.name)
-  return sensors.get_sensor(sensor.name, bits=bits) if bits is not None else sensor
-
-
-def read_inputs(path: str, sensor, reduce: bool = False, limit: int | None = None,
-                bits: int | None = None) -> dict[str, np.ndarray]:
-  """Reads scenes to fuse as NHWC float32 in model units (digital numbers / the maximum of
-  `input_sensor(path, sensor, bits)`).
-
-  Args:
-    path: a PanCollection .h5 (reduced resolution with `gt`, or full resolution) or a MATLAB
-      .mat scene (I_MS, I_PAN; I_GT / I_MS_LR if present; L, its bit depth, if present).
-    sensor: sensor name or `Sensor`.
-    reduce: for a .mat scene, apply the Wald protocol: fuse at the reduced scale and keep the
-      original MS as the ground truth.
-    limit: read at most this many scenes of an .h5 file.
-    bits: the data's bit depth when not the sensor's (or the .mat's L).
-
-  Returns:
-    Dict with ms (N, h, w, C), lms (N, H, W, C), pan (N, H, W, 1) and gt when known.
-  """
-  sensor = sensors.get_sensor(sensor)
-  if not os.path.exists(path):
-    raise FileNotFoundError(f"input {path} does not exist")
-  if path.endswith((".h5", ".hdf5")):
-    top = None if bits is None else sensors.get_sensor(sensor.name, bits=bits).max_value
-    return read_pancollection(path, sensor, limit=limit, max_value=top)
-  if not path.endswith(".mat"):
-    raise ValueError(f"input {path}: expected a PanCollection .h5 or a MATLAB .mat scene")
-  scene = read_mat_scene(path)
-  sensor = scene_sensor(scene, sensor.name, bits)
-  scene = (reduce_scene(scene, sensor, ratio=sensor.ratio) if reduce
-           else full_scene(scene, ratio=sensor.ratio))
-  return {k: (np.asarray(v, np.float32) / sensor.max_value)[None]
-          for k, v in scene.items() if k in ("ms", "lms", "pan", "gt")}
 
 
 def learned_stages(run: Run) -> list[str]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from srino_jax.baselines import fuse
+from srino_jax.baselines import fuse, method_key, unknown_methods
 from srino_jax.toolbox.interp import interp23tap
 from srino_jax.toolbox.mtf import mtf_filter
 from srino_jax.toolbox.wald import wald_degrade
@@ -33,6 +33,16 @@ def test_registry_names_and_errors():
   with pytest.raises(ValueError, match="block size"):
     fuse("bdsd", ms_lr, pan, "WV3", block_size=20)
 
+
+
+def test_method_names_are_read_in_one_place():
+  """Case-insensitive, '_' as '-' (the toolbox's file names); a wrong name lists the known."""
+  assert method_key("MTF_GLP_HPM") == method_key("mtf-glp-hpm") == "mtf-glp-hpm"
+  assert [method_key(m.upper().replace("-", "_")) for m in ALL] == ALL
+  with pytest.raises(ValueError, match="unknown method 'foo'; available: " + ", ".join(ALL)):
+    method_key("foo")
+  assert unknown_methods(["exp", "foo", "MTF_GLP_HPM", "gs_a", "Bt_H"]) == ["foo", "gs_a"]
+  assert unknown_methods(ALL) == []
 
 @pytest.mark.parametrize("method", ALL)
 def test_output_shape_dtype_and_2d_pan(method):

@@ -1,5 +1,9 @@
 """Stage checkpoints: exact round trips, last few and best kept, parameters read alone."""
 
+import errno
+import glob
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,7 +11,8 @@ import pytest
 
 from _toy_state import toy_batch as _batch, toy_loss as _loss, toy_params as _params
 from conftest import paper_optimizer
-from srino_jax import checkpoints
+from srino_jax import checkpoints, cli
+from srino_jax.errors import WRITE_ERRNOS, CheckpointError, OutputError
 from srino_jax.training.state import TrainState, make_train_step
 
 
@@ -72,3 +77,79 @@ def test_restore_params_reads_the_parameters_alone(tmp_path):
     checkpoints.restore_params(str(tmp_path / "s"), abstract, step=2)
   with pytest.raises(FileNotFoundError, match="no checkpoint"):
     checkpoints.restore_params(str(tmp_path / "none"), abstract)
+
+
+def _damage(directory, which, step):
+  """Removes the array files of a saved step (as a crash or a full disk leaves them)."""
+  # Small states keep their arrays in state/d/, larger ones in state/ocdbt.process_0/d/.
+  files = glob.glob(os.path.join(directory, which, str(step), "state", "**", "d", "*"),
+                    recursive=True)
+  assert files
+  for f in files:
+    os.remove(f)
+
+
+def _same(a, b):
+  return all(np.array_equal(np.asarray(x), np.asarray(y))
+             for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def test_a_damaged_latest_falls_back_to_the_newest_intact_step(tmp_path):
+  """Both readers skip damaged steps newest first, with one warning attributed to their
+  caller; training's restore moves the damaged step aside, restore_params only reads."""
+  directory = str(tmp_path / "s")
+  tx = paper_optimizer("stage1")
+  states = {s: TrainState.create(_params(key=s), tx) for s in (1, 2, 3)}
+  ckpts = checkpoints.StageCheckpoints(directory, keep=3)
+  for s, state in states.items():
+    ckpts.save(s, state, {"step": s})
+  ckpts.close()
+  _damage(directory, "last", 3)
+  abstract = jax.eval_shape(lambda: _params())
+  with pytest.warns(RuntimeWarning) as record:
+    params = checkpoints.restore_params(directory, abstract)
+  assert len(record) == 1 and record[0].filename == __file__
+  text = str(record[0].message)
+  assert "checkpoint step 3" in text and "using step 2, the newest intact one" in text
+  assert "Moved aside" not in text and os.path.isdir(os.path.join(directory, "last", "3"))
+  assert _same(params, states[2].params) and not _same(params, states[3].params)
+
+  ckpts = checkpoints.StageCheckpoints(directory, keep=3)
+  with pytest.warns(RuntimeWarning) as record:
+    state, meta = ckpts.restore(TrainState.create(_params(), tx))
+  assert len(record) == 1 and record[0].filename == __file__
+  text = str(record[0].message)
+  moved = os.path.join(directory, "damaged", "last-3")
+  assert "checkpoint step 3" in text and "resuming from step 2, the newest intact one" in text
+  assert f"Moved aside, not deleted: {moved}" in text
+  assert os.path.isdir(moved) and not os.path.exists(os.path.join(directory, "last", "3"))
+  assert meta == {"step": 2} and _same(state.params, states[2].params)
+
+  for s in (2, 1):
+    _damage(directory, "last", s)
+  with pytest.raises(CheckpointError, match=r"no intact checkpoint in .*step 2: .*; step 1: "):
+    ckpts.restore(TrainState.create(_params(), tx))
+  ckpts.close()
+  with pytest.raises(CheckpointError, match=r"cannot read the checkpoint in .*step 2: .*step 1"):
+    checkpoints.restore_params(directory, abstract)
+
+
+@pytest.mark.parametrize("code", sorted(WRITE_ERRNOS))
+def test_a_failed_save_uses_the_common_write_error_words(tmp_path, monkeypatch, code):
+  """One errno table (srino_jax.errors): a checkpoint save and the CLI word it alike."""
+  what, _ = WRITE_ERRNOS[code]
+  ckpts = checkpoints.StageCheckpoints(str(tmp_path / "s"))
+
+  def fail(*args, **kwargs):
+    raise OSError(code, os.strerror(code))
+
+  monkeypatch.setattr(ckpts._last, "save", fail)
+  with pytest.raises(OutputError) as info:
+    ckpts.save(1, {"w": jnp.zeros(2)}, {"step": 1})
+  ckpts.close()
+  assert str(info.value).startswith(f"{what} while saving a checkpoint in ")
+  assert cli.message_of(OSError(code, os.strerror(code), "t.csv")).startswith(
+      f"error: {what} writing t.csv. ")
+  tensorstore = ValueError(f"Failed writing: [os_error_code='{code}']")
+  assert checkpoints.write_errno(tensorstore) == code
+  assert checkpoints.write_errno(OSError(errno.ENOENT, "gone")) is None

@@ -5,6 +5,7 @@ import importlib.util
 import pytest
 
 from conftest import REPO
+from srino_jax import cli
 from srino_jax.errors import UsageError
 from srino_jax.training import configfile
 
@@ -87,3 +88,30 @@ def test_train_cli_keeps_its_flags_and_lists_every_field(capsys):
   assert "width: 24" in capsys.readouterr().out
   assert train.main(["--config", DEMO, "--config.model.widht=24", "--print_config"]) == 2
   assert "unknown config fields" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, rest, overrides", [
+    (["--config.a.b=1", "--x", "--config.c", "two", "y"], ["--x", "y"], ["a.b=1", "c=two"]),
+    (["--config.a", "--config.b=1"], [], ["a=--config.b=1"]),  # the next argument is the value
+    (["--config.a=", "--config.s=x=y"], [], ["a=", "s=x=y"]),
+    (["stray", "--config.a"], ["stray", "--config.a"], []),  # no value: left in rest, last
+    ([], [], []),
+])
+def test_split_config_flags(argv, rest, overrides):
+  assert configfile.split_config_flags(argv) == (rest, overrides)
+
+
+def test_parse_config_flags_reports_the_first_problem_in_one_line():
+  parser = cli.make_parser("prog", "A script.")
+  parser.add_argument("--n", type=int, default=0)
+  args, overrides = configfile.parse_config_flags(
+      parser, ["--config.model.width", "8", "--n", "3", "--config.train.steps=2"])
+  assert (args.n, args.overrides, overrides) == (3, ["model.width=8", "train.steps=2"],
+                                                 ["model.width=8", "train.steps=2"])
+  with pytest.raises(UsageError, match=r"^prog: unrecognized argument 'stray'$"):
+    configfile.parse_config_flags(parser, ["stray", "--config.model.width"])
+  with pytest.raises(UsageError, match=r"^prog: --config.model.width needs a value$"):
+    configfile.parse_config_flags(parser, ["--n", "1", "--config.model.width"])
+  assert configfile.ConfigFlagsParser(parser).parse_args(["--config.a=1"]).overrides == ["a=1"]
+  assert cli.run(lambda a: 0 if a.overrides == ["a=1"] else 1, configfile.ConfigFlagsParser(
+      parser), ["--config.a=1"]) == 0

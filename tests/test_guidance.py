@@ -179,6 +179,18 @@ def test_m2p_untrained_is_band_mean():
                              np.asarray(_band_mean(ms)), rtol=1e-5, atol=1e-6)
 
 
+def test_guidance_convolutions_share_the_operator_border_helpers():
+  """One home for the reflect-border helpers: the guidance modules use the operator's."""
+  from srino_jax.guidance import adapters, networks
+  from srino_jax.operator import local
+  for module in (networks, adapters):
+    for name in ("reflect_pad", "crop", "conv3x3"):
+      assert getattr(module, name) is getattr(local, name), (module.__name__, name)
+  x = jnp.asarray(_rng(3).random((1, 5, 6, 2)), jnp.float32)
+  np.testing.assert_array_equal(np.asarray(local.crop(local.reflect_pad(x, 2), 2)), x)
+  np.testing.assert_array_equal(np.asarray(local.reflect_pad(x, 1))[0, 0, 1:-1],
+                                np.asarray(x)[0, 1])  # reflected: no edge repeat
+
 # ---- gradient guidance ---------------------------------------------------------------------
 
 def test_gradient_guidance_descends_consistency_loss():

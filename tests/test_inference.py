@@ -87,7 +87,7 @@ def test_sample_refuses_a_guidance_mode_the_model_was_not_trained_with(tiny_run,
 def test_fuse_scenes_is_the_sampler_per_scene_for_any_batch_size(tiny_run, trained):
   run = inference.Run.load(trained, which="last")
   params = run.params()
-  data = inference.read_inputs(as_run(tiny_run).data_path("test"), "qb")
+  data = inference.read_input(as_run(tiny_run).data_path("test"), "qb")[0]
   assert len(data["pan"]) == 2
   key = jax.random.key(3)
   fuse = inference.make_fuser(run, params, num_samples=3, eta=0.5)  # one fuser, three calls
@@ -132,7 +132,7 @@ def test_checkpoint_paths_resolve_to_the_same_parameters(tiny_run, trained):
 
 def test_mat_inputs_are_scaled_by_the_scenes_own_bit_depth(tmp_path):
   """An 8-bit .mat (L = 8, as the GeoEye-1 file) is read as DN / 255, not DN / the sensor
-  table's 2047; `input_sensor` gives the same maximum to convert the output back; --bits
+  table's 2047; `read_input` returns the sensor with that maximum to convert the output back; --bits
   overrides both; a .mat without L falls back to the table."""
   import scipy.io
   rng = np.random.default_rng(0)
@@ -141,17 +141,16 @@ def test_mat_inputs_are_scaled_by_the_scenes_own_bit_depth(tmp_path):
   scipy.io.savemat(tmp_path / "ge.mat", {"I_MS": ms, "I_PAN": pan, "L": 8.0})
   scipy.io.savemat(tmp_path / "nol.mat", {"I_MS": ms, "I_PAN": pan})
   path = str(tmp_path / "ge.mat")
-  assert inference.input_sensor(path, "ikonos").max_value == 255.0
-  data = inference.read_inputs(path, "ikonos")
+  data, sensor = inference.read_input(path, "ikonos")
+  assert sensor.max_value == 255.0
   np.testing.assert_allclose(data["ms"][0], ms / 255.0, rtol=1e-6)
   np.testing.assert_allclose(data["pan"][0, ..., 0], pan / 255.0, rtol=1e-6)
-  assert inference.input_sensor(path, "ikonos", bits=11).max_value == 2047.0
-  np.testing.assert_allclose(inference.read_inputs(path, "ikonos", bits=11)["ms"][0],
-                             ms / 2047.0, rtol=1e-6)
-  other = str(tmp_path / "nol.mat")
-  assert inference.input_sensor(other, "ikonos").max_value == 2047.0
-  np.testing.assert_allclose(inference.read_inputs(other, "ikonos")["ms"][0], ms / 2047.0,
-                             rtol=1e-6)
+  data, sensor = inference.read_input(path, "ikonos", bits=11)
+  assert sensor.max_value == 2047.0
+  np.testing.assert_allclose(data["ms"][0], ms / 2047.0, rtol=1e-6)
+  data, sensor = inference.read_input(str(tmp_path / "nol.mat"), "ikonos")
+  assert sensor.max_value == 2047.0
+  np.testing.assert_allclose(data["ms"][0], ms / 2047.0, rtol=1e-6)
 
 
 def test_fuse_scenes_with_origins_shares_the_key_and_passes_them_to_the_sampler():

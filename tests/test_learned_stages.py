@@ -55,7 +55,7 @@ def test_trained_baselines_join_the_comparison_table(tiny_run, tmp_path):
   loop.train(as_run(config, workdir), stages=("pnn", "fusionnet"), progress=False)
   run = inference.Run.load(workdir)
   assert inference.learned_stages(run) == ["pnn", "fusionnet"]
-  data = inference.read_inputs(as_run(config).data_path("test"), "qb")
+  data = inference.read_input(as_run(config).data_path("test"), "qb")[0]
   others = inference.learned_fusions(run, data)
   assert list(others) == ["PNN", "FusionNet"]
   cfg = runs.model_config(config)

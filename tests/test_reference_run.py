@@ -47,7 +47,7 @@ def _fused(run, data):
 def test_srino_stages_train_and_fuse_as_before(tiny_run, trained, reference):
   for stage in ("aux", "stage1", "stage2"):
     np.testing.assert_allclose(_losses(trained, stage), reference[f"loss_{stage}"], rtol=1e-5)
-  data = inference.read_inputs(as_run(tiny_run).data_path("test"), "qb")
+  data = inference.read_input(as_run(tiny_run).data_path("test"), "qb")[0]
   mean, std = _fused(inference.Run.load(trained, which="last"), data)
   np.testing.assert_allclose(mean, reference["sr_stage2"], rtol=1e-5, atol=1e-3)
   np.testing.assert_allclose(std, reference["sr_std_stage2"], rtol=1e-4, atol=1e-3)
@@ -59,7 +59,7 @@ def test_pnn_trains_and_fuses_as_before(tiny_run, tmp_path, reference):
   run = as_run(with_overrides(tiny_run, "train.pnn_steps=4"), tmp_path)
   loop.train(run, ("pnn",), progress=False)
   np.testing.assert_allclose(_losses(tmp_path, "pnn"), reference["loss_pnn"], rtol=1e-5)
-  data = inference.read_inputs(run.data_path("test"), "qb")
+  data = inference.read_input(run.data_path("test"), "qb")[0]
   mean, std = _fused(inference.Run.load(str(tmp_path), which="last", stage="pnn"), data)
   np.testing.assert_allclose(mean, reference["sr_pnn"], rtol=1e-5, atol=1e-3)
   np.testing.assert_array_equal(std, 0.0)  # one deterministic pass per sample

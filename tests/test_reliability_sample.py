@@ -22,6 +22,7 @@ from _reliability_runs import last_line, listing, run_with_signal, script_main
 from conftest import as_run
 from srino_jax import checkpoints, inference
 from srino_jax.data.pancollection import write_pancollection
+from srino_jax.model import GUIDANCE_MODES
 from srino_jax.training import run as runs
 from srino_jax.training.stages import get_stage
 
@@ -69,7 +70,8 @@ def no_work(monkeypatch):
   """Fails the test if sample.py loads the checkpoint or samples."""
   def boom(*a, **k):
     raise AssertionError("expensive work started before the failure was found")
-  monkeypatch.setattr(inference, "load_trained", boom)
+  monkeypatch.setattr(inference, "load_params", boom)
+  monkeypatch.setattr(inference, "make_fuser", boom)
   monkeypatch.setattr(inference, "fuse_scenes", boom)
 
 
@@ -95,6 +97,17 @@ def test_bad_arguments(run_dir, tiny_run, tmp_path, capsys, no_work, extra, need
   one_error(err, *needles)
   assert listing(tmp_path) == []
 
+
+
+def test_guidance_choices_are_the_model_registry(capsys):
+  """--guidance offers exactly the modes of srino_jax.model.GUIDANCE_MODES (one list)."""
+  parser = script_main("sample").__globals__["build_parser"]()  # the script's own parser
+  action = next(a for a in parser._actions if "--guidance" in a.option_strings)
+  assert list(action.choices) == list(GUIDANCE_MODES)
+  code, _, err = _sample(["--workdir", "w", "--input", "i.h5", "--output", "o.h5",
+                          "--guidance", "sideways"], capsys)
+  assert code == 2
+  one_error(err, "--guidance", "invalid choice: 'sideways'", *GUIDANCE_MODES)
 
 @pytest.mark.parametrize("case, code, needles", [
     ("missing-input", 3, ["absent.h5", "does not exist"]),

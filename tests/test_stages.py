@@ -85,8 +85,8 @@ def test_a_registered_fusion_stage_trains_validates_and_fuses(tiny_run, tmp_path
   with open(os.path.join(workdir, "logs", "toy", "metrics.jsonl")) as f:
     valid = [r for r in map(json.loads, f) if "valid/score" in r]
   assert [r["step"] for r in valid] == [2, 4, 6]
-  data = inference.read_inputs(as_run(config).data_path("valid"), "qb",
-                               limit=config.train.eval_examples)
+  data = inference.read_input(as_run(config).data_path("valid"), "qb",
+                               limit=config.train.eval_examples)[0]
   want = validation.score_fusion(_toy_fuse(None, best, data, None, 0, 0.0), data["gt"], "qb")
   best_row = max(valid, key=lambda r: r["valid/score"])
   np.testing.assert_allclose(best_row["valid/Q2n"], want["Q2n"], rtol=1e-5)
@@ -94,7 +94,7 @@ def test_a_registered_fusion_stage_trains_validates_and_fuses(tiny_run, tmp_path
   # Inference loads the stage and fuses with its record's `fuse`: L @ w + b by hand.
   run = inference.Run.load(workdir, stage="toy")
   params = run.params()
-  test = inference.read_inputs(as_run(config).data_path("test"), "qb")
+  test = inference.read_input(as_run(config).data_path("test"), "qb")[0]
   fused, std = inference.fuse_scenes(inference.make_fuser(run, params), test,
                                      jax.random.key(0))
   w, b = np.asarray(best["toy"]["w"]), np.asarray(best["toy"]["b"])

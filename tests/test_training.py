@@ -80,7 +80,7 @@ def test_grad_clip_trains_every_stage_resumes_and_samples(tiny_run, tmp_path):
                                                        _leaves(unclipped["backbone"])))
   run = inference.Run.load(work, which="last")
   params = run.params()
-  data = inference.read_inputs(as_run(tiny_run).data_path("test"), "qb", limit=1)
+  data = inference.read_input(as_run(tiny_run).data_path("test"), "qb", limit=1)[0]
   mean, _ = inference.fuse_scenes(inference.make_fuser(run, params), data, jax.random.key(0))
   key = jax.random.split(jax.random.fold_in(jax.random.key(0), 0), 1)[0]
   want = srino.sample(run.model, params, {k: data[k] for k in ("lms", "pan")}, key, 3, 0.0)

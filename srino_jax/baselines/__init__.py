@@ -3,7 +3,8 @@ on recent advances in multispectral pansharpening", GRSM 2021; Brovey, GS and SF
 the 2015 "critical comparison" toolbox, which the 2021 one builds on).
 
 One entry point, `fuse(method, ms_lr, pan, sensor, ratio)`, with the method chosen from a
-registry (names case-insensitive):
+registry (names case-insensitive, '_' and '-' alike: `method_key` is the one place that reads
+a name, `unknown_methods` lists the names it refuses):
 
   exp            interp23tap of the MS (the toolbox's EXP)
   brovey         Brovey.m (PAN moment-matched to the band mean)
@@ -21,7 +22,7 @@ registry (names case-insensitive):
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from srino_jax.toolbox.interp import interp23tap
 from srino_jax.toolbox.arrays import as_ms_pan
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["fuse", "available_methods", "METHODS"]
+__all__ = ["fuse", "available_methods", "method_key", "unknown_methods", "METHODS"]
 
 
 def _exp(lms, pan, ms_lr, sensor, ratio):
@@ -60,6 +61,27 @@ def available_methods() -> list[str]:
   return list(METHODS)
 
 
+def _normalise(name: str) -> str:
+  return str(name).lower().replace("_", "-")  # the toolbox's MTF_GLP_HPM is mtf-glp-hpm
+
+
+def method_key(name: str) -> str:
+  """The registry key of a method name ('MTF_GLP_HPM' -> 'mtf-glp-hpm').
+
+  Raises:
+    ValueError: `name` is no method; the message lists the available ones.
+  """
+  key = _normalise(name)
+  if key not in METHODS:
+    raise ValueError(f"unknown method {name!r}; available: {', '.join(METHODS)}")
+  return key
+
+
+def unknown_methods(names: Iterable[str]) -> list[str]:
+  """The names of `names` that `method_key` refuses, as given (to name them all at once)."""
+  return [name for name in names if _normalise(name) not in METHODS]
+
+
 def fuse(method: str, ms_lr, pan, sensor: str | Sensor, ratio: int = 4,
          **options) -> np.ndarray:
   """Pan-sharpens with one classical method.
@@ -81,10 +103,7 @@ def fuse(method: str, ms_lr, pan, sensor: str | Sensor, ratio: int = 4,
     ValueError: unknown method (the message lists the available ones), or bad inputs
       (shape, band count, NaN/Inf).
   """
-  key = str(method).lower().replace("_", "-")
-  if key not in METHODS:
-    raise ValueError(
-        f"unknown pan-sharpening method {method!r}; available: {', '.join(METHODS)}")
+  key = method_key(method)
   sensor = get_sensor(sensor)
   ms_lr, pan = as_ms_pan(ms_lr, pan, sensor.bands, ratio, ms_name="ms_lr")
   lms = interp23tap(ms_lr, ratio)

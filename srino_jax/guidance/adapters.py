@@ -34,8 +34,8 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from srino_jax.guidance.networks import conv3x3, crop, reflect_pad
 from srino_jax.guidance.residuals import gated_features
+from srino_jax.operator.local import conv3x3, crop, reflect_pad
 
 __all__ = ["CrossModalEncoder", "GateMLP", "LayerAdapter", "TripleGuidanceAdapter"]
 

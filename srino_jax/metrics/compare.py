@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from srino_jax.baselines import available_methods, fuse
+from srino_jax.baselines import fuse, method_key
 from srino_jax.metrics.report import make_row
 from srino_jax.metrics.tables import score_stack
 from srino_jax.sensors import Sensor, get_sensor
@@ -41,10 +41,8 @@ def evaluate_methods(scenes: Mapping[str, np.ndarray], sensor: str | Sensor,
   sensor = get_sensor(sensor)
   kind = "reduced" if "gt" in scenes else "full"
   n = scenes["lms"].shape[0]
-  known = available_methods()
   for m in methods:
-    if m.lower().replace("_", "-") not in known:
-      raise ValueError(f"unknown method {m!r}; available: {', '.join(known)}")
+    method_key(m)  # every name checked before the first (slow) fusion
 
   def score(stack):
     if kind == "reduced":

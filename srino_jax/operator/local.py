@@ -10,8 +10,9 @@ Borders are reflected, as in the guidance convolutions: a stack of n 3x3 convolu
 reflect-pads its *input* once by n, runs zero-padded ("SAME") convolutions and crops n. The
 zero padding only reaches the outer n pixels, which the crop removes, so this equals "VALID"
 convolutions on the reflect-padded input, and XLA on CPU runs "SAME" 3x3 convolutions about
-4x faster than "VALID" ones. `reflect_pad`, `crop` and `conv3x3` are the shared helpers
-(the guidance networks define the same three and could import them from here).
+4x faster than "VALID" ones (measured: 13 vs 57 ms, 256 x 256 x 32 -> 32; flax's
+padding="REFLECT" is pad + "VALID"). `reflect_pad`, `crop` and `conv3x3` are the shared
+helpers: the guidance networks and adapters and the learned baselines import them from here.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ DLPan-Toolbox copy of it) finds its inputs and settings:
   python -m srino_jax.scene.export --input test_wv3_multiExm1.h5 --fused sr.h5 \\
       --sensor wv3 --output mat/wv3.mat          # one file per scene: wv3_1.mat, ...
   python -m srino_jax.scene.export --input scene.mat --reduce --method gsa --output gsa.mat
+
+Errors are one line with the exit codes of `srino_jax.errors` (`srino_jax.cli`): 2 bad
+arguments, 3 a missing or bad input (or a --fused of another size), 5 an output exists
+(--overwrite) or cannot be written.
 """
 
 from __future__ import annotations
@@ -27,10 +31,13 @@ import sys
 import numpy as np
 import scipy.io
 
+from srino_jax import cli
 from srino_jax.atomic import atomic_output
+from srino_jax.errors import InputError, UsageError
 from srino_jax.sensors import Sensor, get_sensor
 
-__all__ = ["write_toolbox_mat", "export_scenes", "export_geotiff_mat", "main"]
+__all__ = ["write_toolbox_mat", "scene_paths", "export_scenes", "export_geotiff_mat",
+           "build_parser", "main"]
 
 
 def _bits(sensor: Sensor) -> int:
@@ -64,6 +71,12 @@ def write_toolbox_mat(path, ms_lr, lms, pan, fused, sensor: str | Sensor, ratio:
   return path
 
 
+def scene_paths(path, n: int) -> list[pathlib.Path]:
+  """The files of N scenes: `path` itself for N = 1, else `<stem>_<i>.mat` with i = 1 .. N."""
+  path = pathlib.Path(path)
+  return [path] if n == 1 else [path.with_name(f"{path.stem}_{i + 1}.mat") for i in range(n)]
+
+
 def export_scenes(path, data: dict, fused, sensor, ratio: int, std=None,
                   overwrite: bool = False) -> list[pathlib.Path]:
   """Writes N scenes: `path` itself for N = 1, else `<stem>_<i>.mat` with i = 1 .. N.
@@ -72,9 +85,7 @@ def export_scenes(path, data: dict, fused, sensor, ratio: int, std=None,
     data: NHWC digital numbers: ms (N, h, w, C), lms, pan (N, H, W, 1), gt when known.
     fused, std: (N, H, W, C) digital numbers.
   """
-  path = pathlib.Path(path)
-  n = len(fused)
-  paths = [path] if n == 1 else [path.with_name(f"{path.stem}_{i + 1}.mat") for i in range(n)]
+  paths = scene_paths(path, len(fused))
   for i, p in enumerate(paths):
     write_toolbox_mat(p, data["ms"][i], data["lms"][i], data["pan"][i], fused[i], sensor,
                       ratio, gt=data["gt"][i] if "gt" in data else None,
@@ -103,9 +114,10 @@ def _read_fused(path, key: str, scale: float = 1.0) -> np.ndarray:
     return np.moveaxis(np.asarray(f[key], np.float64), 1, -1) * scale
 
 
-def main(argv=None) -> int:
-  p = argparse.ArgumentParser(prog="python -m srino_jax.scene.export", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+  """The command line (the common error style of `srino_jax.cli`: --debug, exit codes)."""
+  p = cli.make_parser("python -m srino_jax.scene.export", __doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--input", required=True, help="PanCollection .h5 or toolbox .mat scene(s)")
   p.add_argument("--sensor", required=True, help="sensor of the input (scale, MTF gains)")
   how = p.add_mutually_exclusive_group(required=True)
@@ -116,32 +128,47 @@ def main(argv=None) -> int:
   p.add_argument("--reduce", action="store_true", help=".mat input: its Wald reduction")
   p.add_argument("--output", required=True, help=".mat (several scenes: <stem>_<i>.mat)")
   p.add_argument("--overwrite", action="store_true", help="replace existing files")
-  args = p.parse_args(argv)
-  from srino_jax import baselines  # local: heavy imports, only for this command
+  return p
+
+
+def _main(args) -> int:
+  from srino_jax import baselines  # local: the heavier readers
   from srino_jax.data.inputs import read_input
-  try:
-    units, sensor = read_input(args.input, args.sensor, reduce=args.reduce)  # a .mat's own L
+  # Arguments first, then the inputs, then the outputs: nothing is fused or written before.
+  sensor = cli.sensor_arg(args.sensor)
+  if args.method:
+    try:
+      baselines.method_key(args.method)
+    except ValueError as e:
+      raise UsageError(f"--method: {e}") from None
+  with cli.reading(args.input):
+    units, sensor = read_input(args.input, sensor, reduce=args.reduce)  # a .mat's own L
     data = {k: sensor.to_dn(v) for k, v in units.items()}
-    std = None
-    if args.fused:
+  std = None
+  if args.fused:
+    with cli.reading(args.fused):
       fused = _read_fused(args.fused, args.key)
       try:
         std = _read_fused(args.fused, f"{args.key}_std")
-      except ValueError:
+      except ValueError:  # no std: a single sample
         pass
-    else:
-      fused = np.stack([baselines.fuse(args.method, ms, pan, sensor, sensor.ratio)
-                        for ms, pan in zip(data["ms"], data["pan"])])
     if fused.shape != data["lms"].shape:
-      raise ValueError(f"{args.fused}: fused {fused.shape} does not match the input's "
-                       f"{data['lms'].shape}")
-    paths = export_scenes(args.output, data, fused, sensor, sensor.ratio, std,
-                          overwrite=args.overwrite)
-  except (ValueError, FileNotFoundError, FileExistsError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
+      raise InputError(f"{args.fused}: fused {fused.shape} does not match the input's "
+                       f"{data['lms'].shape}", "Give the output of sample.py for this input.",
+                       file=args.fused)
+  for path in scene_paths(args.output, len(data["lms"])):
+    cli.check_writable(path, args.overwrite)
+  if not args.fused:
+    fused = np.stack([baselines.fuse(args.method, ms, pan, sensor, sensor.ratio)
+                      for ms, pan in zip(data["ms"], data["pan"])])
+  paths = export_scenes(args.output, data, fused, sensor, sensor.ratio, std,
+                        overwrite=args.overwrite)
   print(f"wrote {len(paths)} file(s): {paths[0]}" + (" ..." if len(paths) > 1 else ""))
   return 0
+
+
+def main(argv=None) -> int:
+  return cli.run(_main, build_parser(), argv)
 
 
 if __name__ == "__main__":

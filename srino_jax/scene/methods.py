@@ -123,10 +123,7 @@ def generic_sensor(bands: int, dtype: str) -> Sensor:
 
 def classical_method(name: str, sensor: Sensor) -> SceneMethod:
   """A toolbox baseline (`baselines.available_methods()`) fed the tile's exact lms."""
-  key = str(name).lower().replace("_", "-")
-  if key not in baselines.METHODS:
-    raise ValueError(f"unknown method {name!r}; available: "
-                     f"{', '.join(baselines.available_methods())}")
+  key = baselines.method_key(name)
   impl = baselines.METHODS[key]
 
   def fuse(ms, lms, pan, origin):

@@ -6,18 +6,26 @@ A config file defines `get_config()` returning an `ml_collections.ConfigDict`. A
 `a.b=v` must name an existing field (typos fail, as `lock_config=True` does in absl's
 config_flags) and its value is parsed to the field's type: int, float (ints accepted),
 bool (true/false, yes/no, 1/0), or str.
+
+On a command line the overrides are flags `--config.a.b=v` or `--config.a.b v` beside the
+script's own (train.py):
+
+  args, overrides = parse_config_flags(parser, argv)     # overrides also in args.overrides
+  cli.run(main_fn, ConfigFlagsParser(parser), argv)      # main_fn reads args.overrides
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import pathlib
 import sys
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import ml_collections
 
-__all__ = ["load_config", "apply_overrides", "parse_value", "flat_fields"]
+__all__ = ["load_config", "apply_overrides", "parse_value", "flat_fields", "split_config_flags",
+           "parse_config_flags", "ConfigFlagsParser"]
 
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
@@ -120,3 +128,59 @@ def flat_fields(config: ml_collections.ConfigDict, prefix: str = "") -> dict[str
     else:
       out[f"{prefix}{key}"] = value
   return out
+
+
+def split_config_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+  """(rest, overrides): `argv` without its config flags, and their "a.b=v" in order.
+
+  A flag is `--config.a.b=v`, or `--config.a.b v` (the next argument is the value, whatever
+  it is). A last `--config.a.b` without a value stays in `rest`, where it is the last item.
+  """
+  rest, overrides, i = [], [], 0
+  while i < len(argv):
+    arg = argv[i]
+    if arg.startswith("--config.") and ("=" in arg or i + 1 < len(argv)):
+      item = arg[len("--config."):]
+      if "=" not in item:
+        i += 1
+        item = f"{item}={argv[i]}"
+      overrides.append(item)
+    else:
+      rest.append(arg)
+    i += 1
+  return rest, overrides
+
+
+def parse_config_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None
+                       ) -> tuple[argparse.Namespace, list[str]]:
+  """(args, overrides): `parser`'s flags, and the "a.b=v" of every --config.a.b=v /
+  --config.a.b v among `argv` (default sys.argv[1:]); `args.overrides` holds them too.
+
+  Raises:
+    what `parser.error` raises (a `srino_jax.cli.make_parser` parser: UsageError, one line,
+      exit 2) for the first argument neither flag nor override ("unrecognized argument
+      'x'"), or a last --config.<field> without a value; SystemExit for --help (status 0).
+  """
+  args, unknown = parser.parse_known_args(argv)
+  rest, overrides = split_config_flags(unknown)
+  if rest:  # only the last can be a --config.<field>: one without its value
+    if rest[0].startswith("--config."):
+      parser.error(f"{rest[0]} needs a value")
+    parser.error(f"unrecognized argument {rest[0]!r}")
+  args.overrides = overrides
+  return args, overrides
+
+
+class ConfigFlagsParser:
+  """What `srino_jax.cli.run` needs of a parser: `parse_args(argv)`, here with the
+  --config.* overrides kept in `args.overrides` (`parse_config_flags`).
+
+  Attributes:
+    parser: the script's own flags (`srino_jax.cli.make_parser`).
+  """
+
+  def __init__(self, parser: argparse.ArgumentParser):
+    self.parser = parser
+
+  def parse_args(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    return parse_config_flags(self.parser, argv)[0]
