@@ -151,7 +151,7 @@ def _main(args) -> int:
   out = {"sr": mean, **({"sr_std": std} if args.num_samples > 1 else {})}
   # Digital numbers here: the writer's "unit" check (max <= 1.5) would refuse a model whose
   # output overshoots, after all the sampling.
-  out = {k: np.asarray(v, np.float64) * sensor.max_value for k, v in out.items()}
+  out = {k: sensor.to_dn(v) for k, v in out.items()}
   write_pancollection(args.output, out, sensor, units="dn", overwrite=args.overwrite,
                       extra={"source": os.path.abspath(args.input), "samples": args.num_samples})
   print(f"wrote {args.output} ({n} scenes, {seconds:.2f} s per scene)")

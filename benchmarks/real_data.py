@@ -39,7 +39,8 @@ from srino_jax.atomic import write_text_atomic  # noqa: E402
 from srino_jax.data.holdout import HoldOut, split_scene  # noqa: E402
 from srino_jax.data.realscenes import RealScene  # noqa: E402
 from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene  # noqa: E402
-from srino_jax.training import configfile, loop, run as runs, stages  # noqa: E402
+from srino_jax.training import configfile, loop, stages  # noqa: E402
+from srino_jax.training.run import Run  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WV2 = "pypansharpening_imgWV2.mat"
@@ -65,35 +66,36 @@ def _finished(config, workdir, stage):
   """Whether `stage` trained to its configured step count in `workdir`."""
   last = os.path.join(workdir, "checkpoints", stage, "last")
   steps = [int(n) for n in os.listdir(last) if n.isdigit()] if os.path.isdir(last) else []
-  return bool(steps) and max(steps) >= runs.stage_steps(config, stage)
+  return bool(steps) and max(steps) >= Run.from_config(config).stage_steps(stage)
 
 
 def _train(config, workdir, todo, allow):
   if not allow:
     return all(_finished(config, workdir, s) for s in todo)
   t0 = time.perf_counter()
-  loop.prepare_data(config)
-  loop.train(config, workdir, todo, progress=False)
+  run = Run.from_config(config, workdir)
+  loop.prepare_data(run)
+  loop.train(run, todo, progress=False)
   print(f"  trained {','.join(todo)} in {workdir} ({time.perf_counter() - t0:.0f} s)",
         flush=True)
   return True
 
 
 def _models(args, name):
-  """[(label, seed, TrainedRun, params)] of every model to evaluate for config `name`."""
+  """[(label, seed, Run, params)] of every model to evaluate for config `name`."""
   out = []
   plan = [("SRINO", s, True, stages.SRINO_STAGES) for s in args.srino_seeds]
   plan += [("SRINO no-local", s, False, stages.SRINO_STAGES) for s in args.nolocal_seeds]
-  plan += [(label, s, True, (stage,)) for s in args.learned_seeds
-           for stage, label in inference.LEARNED_LABELS.items()]
+  plan += [(stages.get_stage(stage).label, s, True, (stage,)) for s in args.learned_seeds
+           for stage in stages.LEARNED_STAGES]
   for label, seed, local, todo in plan:
     config = _config(name, seed, local, args.realdata)
     workdir = _workdir(args.runs, name, seed, local)
     if not _train(config, workdir, todo, not args.no_train):
       print(f"  [missing] {label} seed {seed}: no checkpoint in {workdir}")
       continue
-    run, params = inference.load_trained(workdir=workdir, stage=todo[-1])
-    out.append((label, seed, run, params))
+    run = Run.load(workdir, stage=todo[-1])
+    out.append((label, seed, run, run.params()))
   return out
 
 
@@ -147,9 +149,8 @@ def _evaluate(scene, models, args):
   for scale, data in (("reduced", reduced), ("full", full)):
     fused, seeds = {}, {}
     for label, seed, run, params in models:
-      key = jax.random.PRNGKey(seed)
-      fused[f"{label}#{seed}"] = inference.fuse_scenes(run, params, data, key,
-                                                       progress=False)[0]
+      fuse = inference.make_fuser(run, params)
+      fused[f"{label}#{seed}"] = inference.fuse_scenes(fuse, data, jax.random.key(seed))[0]
       seeds.setdefault(label, []).append(seed)
     dn = {k: sensor.to_dn(v) for k, v in data.items()}
     rows = metrics.evaluate_methods(
@@ -159,10 +160,10 @@ def _evaluate(scene, models, args):
   srino = [(run, params, seed) for label, seed, run, params in models if label == "SRINO"]
   if srino:
     run, params, seed = srino[0]
-    key = jax.random.PRNGKey(seed)
-    mean, std = inference.fuse_scenes(run, params, reduced, key, num_samples=args.samples,
-                                      progress=False)
-    one, _ = inference.fuse_scenes(run, params, reduced, key, steps=1, progress=False)
+    key = jax.random.key(seed)
+    mean, std = inference.fuse_scenes(inference.make_fuser(run, params, args.samples),
+                                      reduced, key)
+    one, _ = inference.fuse_scenes(inference.make_fuser(run, params, steps=1), reduced, key)
     dn = {k: sensor.to_dn(v) for k, v in reduced.items()}
     rows = metrics.evaluate_methods(dn, sensor, (), clip=True, fused={
         f"SRINO mean of K={args.samples}": sensor.to_dn(mean),

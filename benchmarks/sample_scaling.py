@@ -36,7 +36,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from srino_jax.model import init_params, sample  # noqa: E402
-from srino_jax.training import configfile, run as runs  # noqa: E402
+from srino_jax.training import configfile  # noqa: E402
+from srino_jax.training.run import Run  # noqa: E402
 
 BASE = pathlib.Path(__file__).resolve().parents[1] / "configs" / "base.py"
 BANDS = 8  # the paper's recipe on WV3
@@ -49,7 +50,7 @@ def recipe_model(local: bool | None = None, stem_blocks: int | None = None):
   overrides = ["sensor=wv3"]
   if local is not None:
     overrides += [f"model.local_operators={local}", f"model.stem_blocks={stem_blocks}"]
-  return runs.model_config(configfile.load_config(str(BASE), overrides))
+  return Run.from_config(configfile.load_config(str(BASE), overrides)).model
 
 
 def _batch(size: int) -> dict:

@@ -31,7 +31,8 @@ import jax.numpy as jnp
 
 from srino_jax.guidance import spatial_residual, spectral_residual
 from srino_jax.model import SRINO, init_params, make_predict_x0, sample
-from srino_jax.training import configfile, run as runs
+from srino_jax.training import configfile
+from srino_jax.training.run import Run
 
 BASE = pathlib.Path(__file__).resolve().parents[1] / "configs" / "base.py"
 SENSOR_OF_BANDS = {8: "wv3", 4: "qb"}
@@ -64,7 +65,7 @@ def run(size: int, bands: int, repeats: int) -> dict:
   """Measures everything; returns a JSON-able dict (times in seconds)."""
   # The paper's recipe (configs/base.py), generic f_KE prior: only the timing matters.
   config = configfile.load_config(str(BASE), [f"sensor={SENSOR_OF_BANDS[bands]}"])
-  cfg = dataclasses.replace(runs.model_config(config), sensor=None)
+  cfg = dataclasses.replace(Run.from_config(config).model, sensor=None)
   cfg_none = dataclasses.replace(cfg, guidance="none")
   steps = config.diffusion.sample_steps
   params = init_params(cfg, jax.random.key(0), pan_size=64)

@@ -60,7 +60,9 @@ def _random_run(config: str, sensor: str | None = None):
   """(run, random parameters) of a config file (the one place that builds a run here)."""
   from srino_jax.scene import methods
   from srino_jax.training import configfile
-  run = configfile.load_config(str(ROOT / config), [f"sensor={sensor}"] if sensor else [])
+  from srino_jax.training.run import Run
+  run = Run.from_config(configfile.load_config(str(ROOT / config),
+                                               [f"sensor={sensor}"] if sensor else []))
   return run, methods.random_srino_params(run)
 
 
@@ -130,17 +132,14 @@ def _study_srino(run_dir: str | None):
   from srino_jax.scene import methods
   if run_dir is None:
     return (*_random_run("configs/demo.py", "ikonos"), "demo width, random parameters")
-  run, params = methods.load_srino(workdir=run_dir)
-  bands = _sensor_bands(methods.run_sensor(run))
+  from srino_jax.training.run import Run
+  run = Run.load(run_dir)
+  params = run.params()
+  bands = run.sensor.bands
   if bands != 4:
     raise SystemExit(f"--run {run_dir}: a {bands}-band model; the study fuses the 4-band "
                      "IKONOS scene (train e.g. configs/real4.py)")
   return run, params, f"trained run {run_dir}"
-
-
-def _sensor_bands(name: str) -> int:
-  from srino_jax.sensors import get_sensor
-  return get_sensor(name).bands
 
 
 def overlap_study(overlaps=(0, 32, 64, 96, 128), run_dir: str | None = None,

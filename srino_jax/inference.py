@@ -123,12 +123,10 @@ def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
       and would otherwise dominate the mean with a few wild pixels.
   """
   sensor = sensors.get_sensor(sensor)
-  dn = {k: np.asarray(data[k], np.float64) * sensor.max_value
-        for k in ("ms", "lms", "pan", "gt") if k in data}
+  dn = {k: sensor.to_dn(data[k]) for k in ("ms", "lms", "pan", "gt") if k in data}
   stacks = {**(others or {}), label: fused}
   rows = evaluate_methods(dn, sensor, methods, clip=clip,
-                          fused={k: np.asarray(v, np.float64) * sensor.max_value
-                                 for k, v in stacks.items()})
+                          fused={k: sensor.to_dn(v) for k, v in stacks.items()})
   if seconds is not None:
     rows[-1]["seconds"] = float(seconds)
   return rows

@@ -92,7 +92,7 @@ _CHILD = textwrap.dedent("""
       wrap(checkpoints.StageCheckpoints, "save")
     elif hook == "sampler":
       from srino_jax import inference
-      wrap(inference, "_batch_fuser", returns_fn=True)
+      wrap(inference, "make_fuser", returns_fn=True)  # the fuser it returns, per call
     elif hook == "write":
       import h5py
       wrap(h5py.Group, "create_dataset")

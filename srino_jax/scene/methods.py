@@ -158,7 +158,6 @@ def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: i
     raise ValueError(f"the model fuses {trained.bands} bands ({trained.name}); sensor "
                      f"{sensor.name} has {sensor.bands}")
   key = jax.random.key(seed)
-  scale = sensor.max_value
   n_steps = steps or run.sampling.steps
   progress = StepProgress(n_steps)
   # Two fusers at most, each built (and compiled) on first use and kept by the method: with
@@ -171,12 +170,13 @@ def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: i
       fusers[with_bar] = inference.make_fuser(run, params, num_samples, steps,
                                               on_step=progress if with_bar else None)
     fuser = fusers[with_bar]
-    data = {k: (np.asarray(v, np.float32) / scale)[None]
+    # float32 first, as the fused windows always were (to_model of float64 DN could move a
+    # value by one float32 ulp).
+    data = {k: sensor.to_model(np.asarray(v, np.float32))[None]
             for k, v in (("ms", ms), ("lms", lms), ("pan", pan))}
     data["origin"] = np.asarray([origin], np.int32)
     mean, std = inference.fuse_scenes(fuser, data, key)
-    std = np.asarray(std[0], np.float64) * scale if num_samples > 1 else None
-    return np.asarray(mean[0], np.float64) * scale, std
+    return sensor.to_dn(mean[0]), (sensor.to_dn(std[0]) if num_samples > 1 else None)
 
   width = run.model.width
   return SceneMethod(

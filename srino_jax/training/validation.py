@@ -33,8 +33,8 @@ Validator = Callable[[Any], dict]
 def score_fusion(fused: np.ndarray, gt: np.ndarray, sensor) -> dict[str, float]:
   """Mean Q2n, SAM, ERGAS, PSNR over a stack; both (N, H, W, C) in model units (/max)."""
   sensor = sensors.get_sensor(sensor)
-  rows = [metrics.reduced_resolution(f * sensor.max_value, g * sensor.max_value, sensor)
-          for f, g in zip(np.asarray(fused, np.float64), np.asarray(gt, np.float64))]
+  rows = [metrics.reduced_resolution(f, g, sensor)
+          for f, g in zip(sensor.to_dn(fused), sensor.to_dn(gt))]
   return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
