@@ -88,6 +88,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.eval_examples = 64          # validation patches sampled per evaluation
   config.train.checkpoint_every = 5_000
   config.train.keep_checkpoints = 3        # the last few, plus the best by validation
+  # EMA of the trained weights (0 = off): validation, the best checkpoint and fusion use it.
+  # The peers' values (Dif-PAN / DDIF: decay 0.995 from iteration 20k); before ema_start
+  # the EMA equals the online weights.
+  config.train.ema_decay = 0.995
+  config.train.ema_start = 20_000
   return config
 
 

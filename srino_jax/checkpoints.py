@@ -52,10 +52,10 @@ class StageCheckpoints:
     self.directory = os.path.abspath(directory)
     self._failed = False  # a save failed writing (reported once; close() stays quiet)
     self._last = ocp.CheckpointManager(
-        os.path.join(self.directory, "last"),
+        os.path.join(self.directory, "last"), item_handlers=_handlers(),
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
     self._best = ocp.CheckpointManager(
-        os.path.join(self.directory, "best"),
+        os.path.join(self.directory, "best"), item_handlers=_handlers(),
         options=ocp.CheckpointManagerOptions(
             max_to_keep=1, best_fn=lambda m: m["score"], best_mode=best_mode,
             keep_checkpoints_without_metrics=False, create=True))
@@ -68,7 +68,9 @@ class StageCheckpoints:
 
   def save(self, step: int, state: Any, meta: dict, score: float | None = None) -> None:
     """Saves `state` at `step` in last/, and in best/ when `score` is given (and wins)."""
-    args = ocp.args.Composite(state=ocp.args.StandardSave(state),
+    # PyTree args (the format StandardSave writes): the same handler restores, reads the
+    # tree metadata and restores partially (`_restore`).
+    args = ocp.args.Composite(state=ocp.args.PyTreeSave(state),
                               meta=ocp.args.JsonSave(meta))
     try:  # Orbax saves asynchronously: an earlier save's failure surfaces here too
       self._last.save(step, args=args, force=True)
@@ -77,8 +79,8 @@ class StageCheckpoints:
     except Exception as err:  # noqa: BLE001 - translated when it is a write error
       raise self._write_error(err, step) from err
 
-  def restore(self, target: Any, step: int | None = None, which: str = "last"
-              ) -> tuple[Any, dict]:
+  def restore(self, target: Any, step: int | None = None, which: str = "last",
+              optional: Sequence[str] = ()) -> tuple[Any, dict]:
     """Restores (state, meta) into the structure, dtypes and shardings of `target`.
 
     The latest checkpoint of last/ (step None) falls back to the newest intact one when it
@@ -90,6 +92,9 @@ class StageCheckpoints:
         come back as lists without it.
       step: which step; default the latest (which="last") or the best (which="best").
       which: "last" or "best".
+      optional: top-level fields of `target` that older checkpoints may lack (e.g. "ema");
+        the missing ones are returned as the target has them (abstract when the target
+        is), named in meta["absent_fields"].
 
     Raises:
       FileNotFoundError: if there is no checkpoint to restore.
@@ -103,7 +108,7 @@ class StageCheckpoints:
       if step is None:
         raise FileNotFoundError(f"no checkpoint in {path}")
       try:
-        return _restore(mngr, step, abstract)
+        return _restore(mngr, step, abstract, optional)
       except Exception as err:  # noqa: BLE001 - Orbax/TensorStore raise many kinds
         raise CheckpointError(f"checkpoint step {step} in {path} cannot be read "
                               f"({summary(err)})", "Pick another step or retrain.") from err
@@ -111,7 +116,8 @@ class StageCheckpoints:
     if not steps:
       raise FileNotFoundError(f"no checkpoint in {path}")
     # Moved aside so that training can save those steps again.
-    used, out, damaged = _newest_intact(steps, lambda s: _restore(mngr, s, abstract), path,
+    used, out, damaged = _newest_intact(steps, lambda s: _restore(mngr, s, abstract, optional),
+                                        path,
                                         "resuming from",
                                         set_aside=lambda s: self._set_aside(which, s))
     if used is not None:
@@ -251,14 +257,56 @@ def summary(err: BaseException, limit: int = 160) -> str:
   return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _restore(mngr: ocp.CheckpointManager, step: int, abstract: Any) -> tuple[Any, dict]:
-  out = mngr.restore(step, args=ocp.args.Composite(
-      state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
-  return out.state, dict(out.meta)
+def _has_field(mngr: ocp.CheckpointManager, step: int, field: str) -> bool:
+  """Whether the state of `step` holds a non-empty `field` (False when unreadable: the
+  restore that follows reports a damaged checkpoint)."""
+  try:
+    tree = mngr.item_metadata(step)["state"]
+  except Exception:  # noqa: BLE001 - Orbax raises many kinds for a damaged checkpoint
+    return True
+  return _non_empty((getattr(tree, "tree", tree) or {}).get(field))
+
+
+def _non_empty(value) -> bool:
+  """Whether a field of a checkpoint's tree metadata holds arrays (a non-empty mapping)."""
+  return isinstance(value, dict) and bool(value)
+
+
+def _handlers() -> dict:
+  """The items of a checkpoint, named up front so that a fresh manager can read the tree
+  metadata of a step before restoring it (`_restore`)."""
+  return {"state": ocp.PyTreeCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()}
+
+
+def _restore(mngr: ocp.CheckpointManager, step: int, abstract: Any,
+             optional: Sequence[str] = ()) -> tuple[Any, dict]:
+  """(state, meta) of `step`; fields of `optional` that the checkpoint lacks (a checkpoint
+  written before they existed) keep the target's values and are listed in
+  meta["absent_fields"]; those the target holds as None are not read."""
+  absent, skipped = [], []
+  if optional:
+    on_disk = mngr.item_metadata(step)["state"]
+    tree = getattr(on_disk, "tree", on_disk) or {}
+    # Missing, or saved as None (a run without it): nothing to read.
+    absent = [f for f in optional if not _non_empty(tree.get(f))]
+    skipped = [f for f in optional if f not in absent and getattr(abstract, f, None) is None]
+  if absent:  # read as None, returned as the target has them
+    target, abstract = abstract, abstract.replace(**{f: None for f in absent})
+  state = ocp.args.PyTreeRestore(
+      item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
+      partial_restore=bool(absent or skipped))
+  out = mngr.restore(step, args=ocp.args.Composite(state=state, meta=ocp.args.JsonRestore()))
+  restored = out.state
+  if absent:
+    restored = restored.replace(**{f: getattr(target, f) for f in absent})
+  meta = dict(out.meta)
+  if optional:
+    meta["absent_fields"] = absent
+  return restored, meta
 
 
 def restore_params(directory: str, template: Any, which: str = "last",
-                   step: int | None = None) -> Any:
+                   step: int | None = None, field: str = "params") -> Any:
   """Reads the parameters (only) of a stage checkpoint saved by `StageCheckpoints`.
 
   Args:
@@ -267,6 +315,8 @@ def restore_params(directory: str, template: Any, which: str = "last",
       shapes and dtypes; a sub-tree (e.g. a few top-level groups) reads only those.
     which: "last" (the latest checkpoint) or "best" (the best by validation).
     step: a particular step of `which` instead of the latest / best.
+    field: the state's field to read: "params" (the online weights) or "ema" (the
+      exponential moving average of the trained groups, `training.ema`).
 
   Returns:
     The parameters, a tree like `template` of jax arrays on the default device.
@@ -282,7 +332,8 @@ def restore_params(directory: str, template: Any, which: str = "last",
   if not os.path.isdir(path):
     raise FileNotFoundError(f"no checkpoint in {path}")
   # Never saves: create=False (read_only=True would log four warnings per restore).
-  mngr = ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(create=False))
+  mngr = ocp.CheckpointManager(path, item_handlers=_handlers(),
+                               options=ocp.CheckpointManagerOptions(create=False))
   try:
     steps = mngr.all_steps()
     chosen = step
@@ -292,8 +343,11 @@ def restore_params(directory: str, template: Any, which: str = "last",
     if chosen is None or chosen not in steps:
       raise FileNotFoundError(f"no checkpoint{'' if step is None else f' at step {step}'} in "
                               f"{path} (steps: {sorted(steps)})")
+    if field != "params" and not _has_field(mngr, chosen, field):
+      raise CheckpointError(f"the checkpoint in {path} (step {chosen}) holds no '{field}' "
+                            "weights", "Use --weights online (the run trained without EMA).")
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    abstract = {"params": jax.tree.map(
+    abstract = {field: jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), template)}
     # The latest of last/ falls back to older steps when damaged; a named step or best/ not.
     candidates = ([chosen] if step is not None or which == "best"
@@ -307,7 +361,12 @@ def restore_params(directory: str, template: Any, which: str = "last",
   finally:
     mngr.close()
   if used is not None:
-    return out.state["params"]
+    read = out.state[field]
+    if any(isinstance(x, jax.ShapeDtypeStruct) for x in jax.tree.leaves(read)):
+      # partial_restore leaves what the checkpoint lacks as it was: not there.
+      raise CheckpointError(f"the checkpoint in {path} (step {used}) holds no '{field}' "
+                            "weights", "Use --weights online (the run trained without EMA).")
+    return read
   hint = ("Use --which last, or retrain the stage." if which == "best"
           else "Retrain the stage (or pick another run).")
   why = "; ".join(f"step {s}: {text}" for s, text in failures)

@@ -30,6 +30,7 @@ from srino_jax import checkpoints, cli
 from srino_jax.errors import DivergedError
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.training import datasets, optim, sharding, validation
+from srino_jax.training.ema import init_ema, with_ema
 from srino_jax.training.logging import MetricWriter
 from srino_jax.training.run import Run
 from srino_jax.training.stages import SRINO_STAGES, get_stage
@@ -71,7 +72,7 @@ def all_stages(run: Run) -> tuple[str, ...]:
 
 def initial_params(run: Run, stage: str) -> Any:
   """Fresh parameters of `stage`, with the groups it inherits read from earlier stages
-  (their last checkpoints)."""
+  (their last checkpoints; the EMA weights when the run keeps an EMA)."""
   params = run.init_params(stage)
   for source, groups in get_stage(stage).inherits.items():
     trained = run.params(source, which="last", groups=groups)  # one read per source
@@ -122,9 +123,14 @@ def train_stage(run: Run, stage: str, max_steps: int | None = None,
   writer = None
   try:
     params = initial_params(run, stage)
-    state = sharding.replicate(TrainState.create(params, tx), mesh)
+    ema_groups = record.trains if run.ema is not None else ()
+    state = sharding.replicate(TrainState.create(params, tx, ema_groups), mesh)
     if ckpts.latest_step() is not None:
-      state, _ = ckpts.restore(state)  # a damaged latest falls back to an intact one
+      # A damaged latest falls back to an intact one; a checkpoint written without an EMA
+      # (EMA switched on when resuming) starts it from the restored weights.
+      state, meta = ckpts.restore(state, optional=TrainState.OPTIONAL_FIELDS)
+      if "ema" in meta["absent_fields"] and ema_groups:
+        state = state.replace(ema=init_ema(state.params, ema_groups))
     start = int(state.step)
     # Steps the interrupted run logged after its last checkpoint are dropped: logged once.
     writer = MetricWriter(os.path.join(run.workdir, "logs", stage),
@@ -132,7 +138,7 @@ def train_stage(run: Run, stage: str, max_steps: int | None = None,
     if start >= stop:
       return jax.device_get(state.params)
     train_step = make_train_step(record.bind_loss(run.model), tx,
-                                 optim.param_labels(params, stage))
+                                 optim.param_labels(params, stage), ema=run.ema)
     scenes: dict = {}  # real scenes read once for training and validation
     with datasets.train_batches(run, scenes) as batches:
       ctx = _StageLoop(stage, config.seed, config.train, train_step,
@@ -193,7 +199,7 @@ def _run_steps(ctx: _StageLoop, state: TrainState, start: int, stop: int) -> Tra
       score = None
       if done % loop.eval_every == 0 or done == stop:
         flush(done)
-        scores = ctx.validate(state.params)
+        scores = ctx.validate(with_ema(state.params, state.ema))  # the weights that fuse
         writer.write(done, scores, prefix="valid/")
         score = scores["score"]
       if done % loop.checkpoint_every == 0 or done == stop or score is not None:

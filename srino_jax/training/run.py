@@ -37,11 +37,12 @@ from srino_jax.atomic import write_text_atomic
 from srino_jax.data.holdout import HoldOut
 from srino_jax.diffusion import Diffusion
 from srino_jax.model import ModelConfig
+from srino_jax.training.ema import EmaSettings
 from srino_jax.training.sources import Source, parse_sources
 from srino_jax.training.stages import SRINO_STAGES, get_stage
 
 __all__ = ["Run", "Sampling", "RUN_VERSION", "MODEL_FIELDS", "VALIDATION_STREAM", "model_config",
-           "upgrade_config", "DEFAULT_STAGE", "WHICH"]
+           "upgrade_config", "DEFAULT_STAGE", "WHICH", "WEIGHTS"]
 
 # The run format written by this code (config.json's `version`).
 RUN_VERSION = 2
@@ -54,6 +55,8 @@ VALIDATION_STREAM = 1000
 DEFAULT_STAGE = SRINO_STAGES[-1]
 # Which checkpoint of a stage: the best by validation, or the latest.
 WHICH = ("best", "last")
+# Which weights of a checkpoint: the exponential moving average, or the optimizer's own.
+WEIGHTS = ("ema", "online")
 
 ConfigDict = ml_collections.ConfigDict
 
@@ -106,7 +109,10 @@ def upgrade_config(raw: dict) -> dict:
   for field, value in (("sources", {}), ("realdata", "../shared/realdata"), ("holdout", 0.0),
                        ("holdout_side", "bottom"), ("augment", False)):
     data.setdefault(field, value)
-  raw.setdefault("train", {}).setdefault("baselines", "")
+  train = raw.setdefault("train", {})
+  train.setdefault("baselines", "")
+  train.setdefault("ema_decay", 0.0)  # no EMA before issue 16
+  train.setdefault("ema_start", 0)
   return raw
 
 
@@ -121,10 +127,13 @@ class Run:
     sources: the parsed training sources (empty: train on `config.data.train`).
     holdout: the block of each real scene that never enters training.
     sampling: the default DDIM settings.
+    ema: the EMA of the trained weights (config.train.ema_decay / ema_start), None without.
     version: the run format (`RUN_VERSION` for new runs).
     stage: the stage whose parameters fuse (`Run.load` takes it from a checkpoint path).
     which: "best" or "last": the checkpoint `params` reads by default.
     step: a particular step of `which` (a step folder given to `Run.load`), else None.
+    weights: "ema" or "online": the weights `params` reads by default (None: the EMA when
+      the run keeps one, else the online weights).
   """
 
   config: ConfigDict
@@ -133,10 +142,12 @@ class Run:
   sources: tuple[Source, ...]
   holdout: HoldOut
   sampling: Sampling
+  ema: EmaSettings | None
   version: int
   stage: str = DEFAULT_STAGE
   which: str = "best"
   step: int | None = None
+  weights: str | None = None
 
   @classmethod
   def from_config(cls, config: ConfigDict, workdir: str = "") -> "Run":
@@ -156,10 +167,13 @@ class Run:
                holdout=HoldOut(float(d.holdout), d.holdout_side),
                sampling=Sampling(int(config.diffusion.sample_steps),
                                  float(config.diffusion.eta)),
+               ema=(EmaSettings(float(config.train.ema_decay), int(config.train.ema_start))
+                    if float(config.train.ema_decay) != 0.0 else None),
                version=int(config.version))
 
   @classmethod
-  def load(cls, path: str, which: str | None = None, stage: str | None = None) -> "Run":
+  def load(cls, path: str, which: str | None = None, stage: str | None = None,
+           weights: str | None = None) -> "Run":
     """The run holding `path`: a run folder, one of its stage folders, or a step folder
     (`<run>/checkpoints/<stage>/{last,best}/<step>`, which picks stage, which and step).
 
@@ -167,6 +181,7 @@ class Run:
       path: the folder.
       which: "best" or "last" (default "best"; a step folder's own kind always wins).
       stage: the stage that fuses (default: the checkpoint path's, else stage2).
+      weights: "ema" or "online" (default: the EMA when the run keeps one).
 
     Raises:
       FileNotFoundError: no such path, or no config.json in it or its parents.
@@ -187,7 +202,8 @@ class Run:
     which = which or "best"
     run = cls.from_config(read_config(str(folder / "config.json")), str(folder))
     return dataclasses.replace(run, stage=get_stage(stage or DEFAULT_STAGE).name,
-                               which=_check_which(which), step=step)
+                               which=_check_which(which), step=step,
+                               weights=_check_weights(weights))
 
   # -- what the run is -------------------------------------------------------------------
   @property
@@ -266,8 +282,13 @@ class Run:
     """Fresh parameters of `stage` (every stage initialises from the run's root key)."""
     return get_stage(stage).init(self.model, self.root_key(), self.config.data.patch_size)
 
+  @property
+  def default_weights(self) -> str:
+    """The weights read unless told otherwise: `weights`, else the EMA when there is one."""
+    return self.weights or ("ema" if self.ema is not None else "online")
+
   def params(self, stage: str | None = None, which: str | None = None, step: int | None = None,
-             groups: tuple[str, ...] | None = None) -> Any:
+             groups: tuple[str, ...] | None = None, weights: str | None = None) -> Any:
     """The parameters a finished (or interrupted) stage left in the workdir.
 
     Args:
@@ -275,13 +296,17 @@ class Run:
       which: "best" (by validation) or "last" (default: `self.which`).
       step: a particular step of `which` (default: `self.step` when reading `self.stage`).
       groups: read only these top-level groups (default: all).
+      weights: "ema" (the EMA of the stage's trained groups over its online tree) or
+        "online" (default: `default_weights`).
 
     Raises:
       FileNotFoundError: naming the stage to train first when it has no checkpoint.
-      CheckpointError: a damaged checkpoint (`checkpoints.restore_params`).
+      CheckpointError: a damaged checkpoint, or EMA weights asked of a checkpoint without
+        them (`checkpoints.restore_params`).
     """
     stage = get_stage(stage or self.stage).name
     which = _check_which(which or self.which)
+    weights = _check_weights(weights or self.default_weights)
     if step is None and stage == self.stage:
       step = self.step
     template = self.param_template(stage)
@@ -290,7 +315,15 @@ class Run:
     if not self.has_checkpoint(stage):
       raise FileNotFoundError(f"no {stage} checkpoint in {os.path.abspath(self.stage_dir(stage))}"
                               f": train it first (python train.py ... --stage {stage})")
-    return checkpoints.restore_params(self.stage_dir(stage), template, which=which, step=step)
+    folder = self.stage_dir(stage)
+    averaged = [g for g in get_stage(stage).trains if g in template] if weights == "ema" else []
+    online = {g: t for g, t in template.items() if g not in averaged}
+    params = (checkpoints.restore_params(folder, online, which=which, step=step)
+              if online else {})
+    if averaged:
+      params.update(checkpoints.restore_params(folder, {g: template[g] for g in averaged},
+                                               which=which, step=step, field="ema"))
+    return {g: params[g] for g in template}
 
 
 def read_config(path: str) -> ConfigDict:
@@ -331,6 +364,12 @@ def _saved_version(workdir: str) -> int | None:
     return int(upgrade_config(_read_json(path))["version"])
   except (ValueError, TypeError, KeyError):
     return None
+
+
+def _check_weights(weights: str | None) -> str | None:
+  if weights is not None and weights not in WEIGHTS:
+    raise ValueError(f"weights must be one of {WEIGHTS}, not {weights!r}")
+  return weights
 
 
 def _check_which(which: str) -> str:
