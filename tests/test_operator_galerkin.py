@@ -159,7 +159,7 @@ def _model(name, bands, width=32, depth=2):
   and a jitted apply; cached so the tests share compilations. (Eager init: its small
   per-op compilations are shared across variants, a jitted init compiles for seconds.)
   Local operators off: these tests are about the global part (the stem and the depthwise
-  convs are local stencils, tested in test_local_operators.py)."""
+  convs are local stencils, tested in test_operator_local.py)."""
   model = op.make_backbone(name, bands, width=width, depth=depth, local_operators=False)
   x_t, cond = _smooth_inputs(8, bands)
   params = model.init(KEY, x_t, cond, jnp.array([0]))
