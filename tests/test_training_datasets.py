@@ -1,5 +1,6 @@
-"""Training sources from the config (config.data.sources): the batches the loop builds, the
-validation on real held-out blocks, clear errors, and the WV2 scene refused for training."""
+"""srino_jax.training.datasets: from the config's training sources (config.data.sources), the
+batches the loop builds, the validation on real held-out blocks, clear errors, and the WV2
+scene refused for training (parsing the entries: test_training_sources.py)."""
 
 import copy
 import pathlib
@@ -9,13 +10,13 @@ import ml_collections
 import numpy as np
 import pytest
 
-from conftest import REPO, as_run
 from srino_jax.data.holdout import HoldOut
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.data.realscenes import RealScene, RealSceneSource
 from srino_jax.data.sources import FileSource, MixedBatches
 from srino_jax.training import configfile, datasets, loop
-from srino_jax.training.sources import Source
+
+from conftest import REPO, as_run
 
 REALDATA = REPO.parent / "shared" / "realdata"
 
@@ -60,16 +61,6 @@ def test_file_sources_build_the_weighted_mixed_batches(tiny_run):
   with datasets.train_batches(as_run(config)) as again:
     for k, v in later.items():
       np.testing.assert_array_equal(again.batch(9)[k], v)
-
-
-def test_bad_source_entries_are_named(tiny_run):
-  with pytest.raises(ValueError, match=r"sources.x.kind must be one of \['file', 'real'\]"):
-    as_run(_with_sources(tiny_run, {"x": {"kind": "tif"}}))
-  with pytest.raises(ValueError, match=r"sources.x \(kind 'real'\) needs the field 'scene'"):
-    as_run(_with_sources(tiny_run, {"x": {"kind": "real"}}))
-  with pytest.raises(ValueError, match="sources.x.weight must be >= 0"):
-    as_run(_with_sources(tiny_run, {"x": {"kind": "file", "path": "a.h5",
-                                                           "weight": -1.0}}))
 
 
 def test_missing_real_scene_names_the_folder_and_the_flag(tiny_run, tmp_path):
@@ -127,27 +118,3 @@ def test_real4_trains_on_the_training_parts_and_validates_on_the_held_out_blocks
                                                                      32 * x:32 * x + 32])
     np.testing.assert_array_equal(data["ms"][i], scene.heldout["ms"][8 * y:8 * y + 8,
                                                                      8 * x:8 * x + 8])
-
-
-def test_demo_config_adds_the_wv3_example_only_when_present(tmp_path, monkeypatch):
-  monkeypatch.chdir(tmp_path)  # no ../shared/realdata here: a bare clone
-  config = configfile.load_config(str(REPO / "configs" / "demo.py"))
-  with pytest.warns(UserWarning, match=r"optional training source left out: real scene "
-                    r"'wv3_example': file \.\./shared/realdata/zpnn_WV3_example.mat not found.*"
-                    r"--config.data.realdata"):
-    entries = {s.name: s for s in as_run(config).sources}
-  assert list(entries) == ["synthetic"]  # the synthetic file alone, no error
-  (tmp_path / "a").mkdir()
-  (tmp_path / "shared" / "realdata").mkdir(parents=True)
-  (tmp_path / "shared" / "realdata" / "zpnn_WV3_example.mat").write_bytes(b"")
-  # The flag finds the example from any working directory (here: still the bare one).
-  flagged = configfile.load_config(str(REPO / "configs" / "demo.py"),
-                                   [f"data.realdata={tmp_path / 'shared' / 'realdata'}"])
-  assert [s.name for s in as_run(flagged).sources] == ["synthetic", "wv3_example"]
-  monkeypatch.chdir(tmp_path / "a")
-  config = configfile.load_config(str(REPO / "configs" / "demo.py"))
-  entries = {s.name: s for s in as_run(config).sources}
-  assert entries["synthetic"] == Source("synthetic", "file", config.data.train, 0.9)
-  assert entries["wv3_example"] == Source("wv3_example", "real", "wv3_example", 0.1, True)
-  assert config.data.holdout == 0.0 and config.data.augment
-  assert datasets.needed_files(as_run(config)) == ("train", "valid")  # synthetic validation
