@@ -1,4 +1,4 @@
-"""srino_jax.operator.spectral: the spectral convolution on band-limited inputs and clipped grids."""
+"""srino_jax.operator.spectral: the spectral convolution on band-limited inputs, clipped grids."""
 
 from __future__ import annotations
 
