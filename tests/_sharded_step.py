@@ -1,5 +1,5 @@
-"""Run by test_sharding.py in a subprocess with 4 simulated CPU devices (XLA_FLAGS must be set
-before JAX starts). Prints the max abs difference between a stage-1 and a stage-2 train
+"""Run by test_training_sharding.py in a subprocess with 4 simulated CPU devices (XLA_FLAGS
+must be set before JAX starts). Prints the max abs difference between a stage-1 and a stage-2 train
 step on a 1-device mesh and on a 4-device mesh, for the same global batch."""
 
 import json

@@ -2,7 +2,8 @@
 
 `lint-imports` (import-linter's Python entry point) checks the real package; a throw-away
 package with a deliberate upward import, an unlisted module and an absl import proves the
-checks can fail.
+checks can fail. Every tests/test_*.py file is named after the module (or root script) it
+tests, or is one of the few cross-cutting files listed in CROSS_CUTTING.
 """
 
 from __future__ import annotations
@@ -111,3 +112,67 @@ def test_a_bad_import_is_caught(tmp_path, low, extra, contract, message):
   config = _package(ok, {"high.py": "import layerprobe.low\n", "low.py": ""})
   code, out = _lint(config, contract, cwd=ok)
   assert code == 0, out
+
+
+# ------------------------------------------------------------------ test files per module
+
+# Test files that test no single module, with what they test instead. Keep this list short:
+# a file about one module is named after it (tests/test_<pkg>_<mod>.py).
+CROSS_CUTTING = {
+    "test_layers": "the import contract and this naming contract",
+    "test_readme": "the README's commands",
+    "test_configs": "the configs/ folder",
+    "test_reference_run": "training and fusion against the saved outputs of commit c10c0e0",
+}
+
+
+def _test_names(root: pathlib.Path) -> set[str]:
+  """The test file stem each module of srino_jax and each root script may have.
+
+  srino_jax/<pkg>/<mod>.py -> test_<pkg>_<mod>, srino_jax/<mod>.py -> test_<mod>, a package's
+  __init__.py -> test_<pkg>, its __main__.py -> test_<pkg>_main, a leading "_" dropped
+  (metrics/_inputs.py -> test_metrics_inputs); <script>.py at the root -> test_<script>.
+  """
+  names = set()
+  pkg = root / "srino_jax"
+  for path in pkg.rglob("*.py"):
+    parts = list(path.relative_to(pkg).with_suffix("").parts)
+    if parts[-1] == "__init__":
+      parts.pop()
+    elif parts[-1] == "__main__":
+      parts[-1] = "main"
+    if parts:
+      names.add("test_" + "_".join(p.lstrip("_") for p in parts))
+  names |= {f"test_{p.stem}" for p in root.glob("*.py")}
+  return names
+
+
+def _misnamed(root: pathlib.Path, allowed=CROSS_CUTTING) -> list[str]:
+  """tests/test_*.py files named after no module, no root script and not in `allowed`."""
+  names = _test_names(root) | set(allowed)
+  return sorted(p.name for p in (root / "tests").glob("test_*.py") if p.stem not in names)
+
+
+def test_every_test_file_is_named_after_what_it_tests():
+  bad = _misnamed(ROOT)
+  assert not bad, (f"test files named after no module of srino_jax, no root script and not "
+                   f"in CROSS_CUTTING: {', '.join(bad)}; name a module's tests "
+                   f"tests/test_<pkg>_<mod>.py (test_<mod>.py at the top level, "
+                   f"test_<script>.py for a root script)")
+  for stem in CROSS_CUTTING:  # the allow-list names files that exist and no module
+    assert (ROOT / "tests" / f"{stem}.py").is_file(), stem
+    assert stem not in _test_names(ROOT), stem
+
+
+def test_a_misnamed_test_file_is_caught(tmp_path):
+  for name in ("srino_jax/__init__.py", "srino_jax/noise.py", "srino_jax/data/__init__.py",
+               "srino_jax/data/augment.py", "srino_jax/scene/__main__.py",
+               "srino_jax/metrics/_inputs.py", "train.py", "tests/conftest.py",
+               "tests/_helper.py", "tests/test_readme.py", "tests/test_noise.py",
+               "tests/test_data.py", "tests/test_data_augment.py", "tests/test_scene_main.py",
+               "tests/test_metrics_inputs.py", "tests/test_train.py", "tests/test_augment.py",
+               "tests/test_reliability.py"):
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text("")
+  assert _misnamed(tmp_path) == ["test_augment.py", "test_reliability.py"]
+  assert _misnamed(tmp_path, {**CROSS_CUTTING, "test_augment": "", "test_reliability": ""}) == []

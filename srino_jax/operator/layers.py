@@ -54,7 +54,7 @@ class TimeEmbedding(nn.Module):
   DDPM's MLP has a second Dense after the GELU; here every consumer of the embedding (one
   `TimeModulation` per layer) starts with its own Dense, and a linear map followed by
   another is one linear map, so that second Dense was a mere re-parametrisation and is
-  left out (tests/test_local_operators.py folds it into the modulations and gets the old
+  left out (tests/test_operator_local.py folds it into the modulations and gets the old
   outputs back).
 
   Attributes:

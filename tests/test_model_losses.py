@@ -1,52 +1,22 @@
-"""Tests of srino_jax.model: config / registry, parameter groups, losses, freezing (sampling:
+"""Tests of srino_jax.model.losses: the auxiliary and stage losses, stage-2 freezing (registry:
+test_model_modes.py; parameter groups: test_model_denoiser.py; sampling:
 test_model_sampling.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 
-from _tiny_model import BANDS, CFG, CFG_NONE, SIZE, batch, none_params, params, perturb  # noqa: F401
-from conftest import paper_optimizer
 from srino_jax.guidance import apply_kernel, kernel_prior
-from srino_jax.model import (GUIDANCE_MODES, aux_loss, get_guidance_mode, init_params,
-                             make_predict_x0, noisy_residual, stage1_loss, stage2_loss)
+from srino_jax.model import aux_loss, make_predict_x0, noisy_residual, stage1_loss, stage2_loss
 from srino_jax.training.optim import param_labels
 
-# ---- configuration and registry ------------------------------------------------------------
-
-def test_guidance_registry_rejects_unknown_name_listing_known():
-  with pytest.raises(ValueError) as err:
-    get_guidance_mode("residual")
-  for name in ("none", "spatial", "spectral", "both", "gradient"):
-    assert name in str(err.value)
-  with pytest.raises(ValueError, match="gradient"):
-    dataclasses.replace(CFG, guidance="bogus")
-  with pytest.raises(ValueError, match="galerkin"):
-    dataclasses.replace(CFG, backbone="unet")
-  with pytest.raises(ValueError, match="bands"):
-    dataclasses.replace(CFG, sensor="WV3")
-  table = {n: (m.spatial, m.spectral, m.uses_residuals) for n, m in GUIDANCE_MODES.items()}
-  assert table == {"none": (False, False, False), "spatial": (True, False, True),
-                   "spectral": (False, True, True), "both": (True, True, True),
-                   "gradient": (False, False, False)}
-  assert hash(CFG) == hash(dataclasses.replace(CFG))  # usable as a jit static argument
-
-
-def test_init_params_groups(params):
-  assert set(params) == {"backbone", "tga", "m2p", "ke"}
-  for leaf in jax.tree.leaves(params):
-    assert leaf.dtype == jnp.float32
-  chex.assert_tree_all_finite(params)
-  # The "none" tree is the "both" tree minus the residual branches (shapes via eval_shape).
-  none_shapes = jax.eval_shape(lambda k: init_params(CFG_NONE, k, SIZE), jax.random.key(0))
-  assert (jax.tree.structure(none_shapes) == jax.tree.structure(none_params(params)))
+from _tiny_model import BANDS, CFG, batch, params, perturb
+from conftest import paper_optimizer
 
 
 # ---- losses --------------------------------------------------------------------------------
@@ -109,30 +79,6 @@ def test_stage2_passes_are_the_samplers_first_and_next_step(params, batch):
   np.testing.assert_allclose(float(metrics["l1_first"]), float(l1_first), rtol=1e-5)
   np.testing.assert_allclose(float(metrics["l1_self"]), float(l1_self), rtol=1e-5)
   assert abs(float(l1_self) - float(l1_first)) > 1e-4 * float(l1_first)  # pass 2 differs
-
-
-def test_untrained_tga_is_the_stage1_denoiser_with_condition_l(params, batch):
-  """Stage 2 starts from stage 1: with zero-initialised injections and H^ head, H^ = L and
-  every adapter is the identity, so the stage-2 denoiser equals G(X_t, L, t) exactly
-  (whatever Y_prev is)."""
-  from srino_jax.model import SRINO
-
-  cfg, p = CFG, params
-  x_t = jnp.asarray(np.random.default_rng(8).standard_normal(batch["lms"].shape), jnp.float32)
-  t = jnp.array([30, 420], jnp.int32)
-
-  @jax.jit
-  def both(p):
-    model, v = SRINO(cfg), {"params": p}
-    conds = model.apply(v, batch["pan"], batch["lms"], method=SRINO.conditions)
-    two = model.apply(v, x_t, t, batch["pan"], batch["lms"], batch["gt"], conds,
-                      method=SRINO.denoise_stage2)
-    one = model.apply(v, x_t, batch["lms"], t, batch["lms"], method=SRINO.denoise_stage1)
-    return conds["hhat"], two, one
-
-  hhat, two, one = both(p)
-  np.testing.assert_array_equal(np.asarray(hhat), np.asarray(batch["lms"]))
-  np.testing.assert_allclose(np.asarray(two), np.asarray(one), rtol=1e-6, atol=1e-6)
 
 
 def test_stage1_steps_lower_the_loss(params, batch):

@@ -1,7 +1,7 @@
 """Reliability of `python train.py` (issue 11): a bad start is one message and creates no
 workdir; signals at the dangerous moments stop the run with a usable checkpoint; a damaged
 latest checkpoint falls back to an intact one; a full disk is one message; after resumes,
-every step is logged once.
+every step is logged once; train.py keeps its flags and lists every config field.
 
 Failures at start run `main(argv)` in process; signals run a child process (tests/
 _reliability_runs.py) on the tiny QB run's synthetic data (aux stage, 6 steps).
@@ -12,14 +12,19 @@ from __future__ import annotations
 import glob
 import json
 import os
+import importlib.util
 
 import jax
 import orbax.checkpoint as ocp
 import pytest
 
+from srino_jax.training.logging import read_event_scalars
+from srino_jax.errors import UsageError
+from srino_jax.training import configfile
+
 from _reliability import one_error
 from _reliability_runs import (last_line, listing, run_with_signal, script_main, train_argv)
-from srino_jax.training.logging import read_event_scalars
+from conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +225,37 @@ def test_a_full_disk_during_a_save_is_one_message(root, tmp_path, capsys, monkey
   monkeypatch.setattr(ocp.CheckpointManager, "save", real)
   assert _train(train_argv(root, workdir), capsys)[0] == 0
   assert _steps(workdir) == [2, 4, 6]
+
+
+DEMO = str(REPO / "configs" / "demo.py")
+
+
+def _train_module():
+  spec = importlib.util.spec_from_file_location("train_cli", REPO / "train.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_train_cli_keeps_its_flags_and_lists_every_field(capsys):
+  train = _train_module()
+  args, overrides = train.parse_args(["--config", DEMO, "--workdir", "w", "--stage", "stage1",
+                                      "--config.model.width=16", "--config.train.batch_size",
+                                      "4", "--print_config", "--multihost", "--quiet"])
+  assert (args.config, args.workdir, args.stage) == (DEMO, "w", "stage1")
+  assert args.print_config and args.multihost and args.quiet
+  assert overrides == ["model.width=16", "train.batch_size=4"]
+  with pytest.raises(UsageError, match="stage3"):  # one line, exit 2 through cli.run
+    train.parse_args(["--config", DEMO, "--stage", "stage3"])
+  with pytest.raises(UsageError, match="stray"):
+    train.parse_args(["--config", DEMO, "stray"])
+  with pytest.raises(SystemExit):
+    train.parse_args(["--help"])
+  help_text = capsys.readouterr().out
+  for field, value in configfile.flat_fields(configfile.load_config(
+      str(REPO / "configs" / "base.py"))).items():
+    assert f"--config.{field}={value!r}" in help_text, field
+  assert train.main(["--config", DEMO, "--config.model.width=24", "--print_config"]) == 0
+  assert "width: 24" in capsys.readouterr().out
+  assert train.main(["--config", DEMO, "--config.model.widht=24", "--print_config"]) == 2
+  assert "unknown config fields" in capsys.readouterr().err

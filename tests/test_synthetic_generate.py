@@ -1,6 +1,13 @@
-"""Synthetic scenes and datasets: determinism, realism statistics, Wald consistency, files."""
+"""Synthetic scenes and datasets: determinism, realism statistics, Wald consistency, files;
+reliability of `python -m srino_jax.synthetic` (issue 11): exit code, one-line message, files
+left, SIGTERM during an h5 write (a subprocess)."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
 
 import h5py
 import numpy as np
@@ -14,6 +21,9 @@ from srino_jax.synthetic import (MATERIALS, band_centres, make_synthetic_dataset
                                       material_spectra, pan_weights, synthesize_scene)
 from srino_jax.toolbox.wald import wald_degrade
 from srino_jax.sensors import Sensor, get_sensor
+
+from _reliability import (ROOT, SYN, listing as _listing, one_error as _one_error,
+                          run as _run)
 
 SMALL = dict(num_train=12, num_valid=3, num_test=2, test_size=64, patch_size=32, scene_size=64,
              orig_size=48)
@@ -180,3 +190,67 @@ def test_small_and_oblong_scenes(size):
     assert sc.abundance.min() >= 0
   with pytest.raises(ValueError, match="multiple of the ratio"):
     synthesize_scene(np.random.default_rng(0), "qb", 30)
+
+
+# ------------------------------------------------------------------ synthetic
+
+
+@pytest.mark.parametrize("change, needles", [
+    ({"--train": "-5"}, ["--train", "integer >= 0", "-5"]),
+    ({"--valid": "-1"}, ["--valid", "integer >= 0"]),
+    ({"--size": "0"}, ["--size", "integer > 0"]),
+    ({"--patch": "30"}, ["patch_size", "multiple of the ratio 4"]),
+    ({"--train": "0", "--test": "0"}, ["nothing to write"]),
+    ({"--sensor": "landsat"}, ["--sensor", "LANDSAT"]),
+    ({"--stride": "x"}, ["--stride", "expected an integer > 0", "'x'"]),
+])
+def test_synthetic_bad_arguments(tmp_path, capsys, change, needles):
+  argv = list(SYN)
+  for flag, value in change.items():
+    if flag in argv:
+      argv[argv.index(flag) + 1] = value
+    else:
+      argv += [flag, value]
+  code, out, err = _run("synthetic", argv + ["--out", tmp_path / "out"], capsys)
+  assert code == 2 and out == ""
+  _one_error(err, *needles)
+  assert not (tmp_path / "out").exists()  # nothing written, not even the folder
+
+
+def test_synthetic_existing_output_and_file_as_folder(tmp_path, capsys):
+  out = tmp_path / "out"
+  out.mkdir()
+  (out / "train_qb.h5").write_bytes(b"old")
+  code, _, err = _run("synthetic", SYN + ["--out", out], capsys)
+  assert code == 5
+  _one_error(err, "train_qb.h5 exists", "--overwrite")
+  assert _listing(out) == ["train_qb.h5"] and (out / "train_qb.h5").read_bytes() == b"old"
+  (tmp_path / "plain").write_text("x")
+  code, _, err = _run("synthetic", SYN + ["--out", tmp_path / "plain" / "sub"], capsys)
+  assert code == 5
+  _one_error(err, "plain is a file, not a folder")
+
+
+def test_sigterm_during_an_h5_write_of_the_cli(tmp_path):
+  """`python -m srino_jax.synthetic --overwrite` killed while writing its first h5 file."""
+  out = tmp_path / "out"
+  out.mkdir()
+  (out / "train_qb.h5").write_bytes(b"old")
+  child = textwrap.dedent("""
+      import os, signal, sys
+      import h5py
+      real = h5py.Group.create_dataset
+      def create(self, *a, **k):  # SIGTERM arrives between two datasets of the file
+        d = real(self, *a, **k)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return d
+      h5py.Group.create_dataset = create
+      from srino_jax.synthetic.generate import main
+      sys.exit(main(sys.argv[1:]))
+      """)
+  env = dict(os.environ, PYTHONPATH=str(ROOT))
+  proc = subprocess.run([sys.executable, "-c", child] + SYN + ["--out", str(out), "--overwrite"],
+                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 143
+  _one_error(proc.stderr, "interrupted by SIGTERM")
+  assert _listing(out) == ["train_qb.h5"] and (out / "train_qb.h5").read_bytes() == b"old"

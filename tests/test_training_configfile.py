@@ -1,13 +1,13 @@
-"""Config files and typed command-line overrides (training.configfile), and train.py's CLI."""
-
-import importlib.util
+"""Config files and typed command-line overrides (training.configfile); train.py's flags:
+test_train.py."""
 
 import pytest
 
-from conftest import REPO
 from srino_jax import cli
 from srino_jax.errors import UsageError
 from srino_jax.training import configfile
+
+from conftest import REPO
 
 DEMO = str(REPO / "configs" / "demo.py")
 
@@ -57,37 +57,6 @@ def test_config_is_locked_and_files_are_checked(tmp_path):
   bad.write_text("x = 1\n")
   with pytest.raises(ValueError, match="get_config"):
     configfile.load_config(str(bad))
-
-
-def _train_module():
-  spec = importlib.util.spec_from_file_location("train_cli", REPO / "train.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-def test_train_cli_keeps_its_flags_and_lists_every_field(capsys):
-  train = _train_module()
-  args, overrides = train.parse_args(["--config", DEMO, "--workdir", "w", "--stage", "stage1",
-                                      "--config.model.width=16", "--config.train.batch_size",
-                                      "4", "--print_config", "--multihost", "--quiet"])
-  assert (args.config, args.workdir, args.stage) == (DEMO, "w", "stage1")
-  assert args.print_config and args.multihost and args.quiet
-  assert overrides == ["model.width=16", "train.batch_size=4"]
-  with pytest.raises(UsageError, match="stage3"):  # one line, exit 2 through cli.run
-    train.parse_args(["--config", DEMO, "--stage", "stage3"])
-  with pytest.raises(UsageError, match="stray"):
-    train.parse_args(["--config", DEMO, "stray"])
-  with pytest.raises(SystemExit):
-    train.parse_args(["--help"])
-  help_text = capsys.readouterr().out
-  for field, value in configfile.flat_fields(configfile.load_config(
-      str(REPO / "configs" / "base.py"))).items():
-    assert f"--config.{field}={value!r}" in help_text, field
-  assert train.main(["--config", DEMO, "--config.model.width=24", "--print_config"]) == 0
-  assert "width: 24" in capsys.readouterr().out
-  assert train.main(["--config", DEMO, "--config.model.widht=24", "--print_config"]) == 2
-  assert "unknown config fields" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, rest, overrides", [

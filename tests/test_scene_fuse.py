@@ -1,6 +1,6 @@
 """Ratio-4 GeoTIFF pairs written from the real .mat scenes (made-up CRS), classical and
 SRINO (a randomly initialised tiny model: the wiring, not the quality, is under test), and
-the .mat export for the MATLAB toolbox."""
+the .mat export for the MATLAB toolbox; a failure mid-write leaves no partial file."""
 
 import pathlib
 
@@ -15,6 +15,7 @@ from srino_jax import baselines, inference  # noqa: E402
 from srino_jax.data import geotiff  # noqa: E402
 from srino_jax.data.products import read_mat_scene  # noqa: E402
 from srino_jax.scene import export, fuse, memory, methods  # noqa: E402
+
 from conftest import as_run, paper_config  # noqa: E402
 
 REAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -145,3 +146,38 @@ def test_cli_srino_path_with_samples_and_mat_export(ikonos_pair, tiny_srino, tmp
   # K > 1 asks for SRINO; a classical method refuses it.
   assert cli.main(["--pan", ikonos_pair["pan"], "--ms", ikonos_pair["ms"], "--output",
                    str(tmp_path / "c.tif"), "--method", "gsa", "--num-samples", "2"]) == 2
+
+
+def _write_tif(path, bands_hwc, transform, crs="EPSG:32616", dtype="uint16", nodata=None):
+  profile = {"crs": crs, "transform": transform, "nodata": nodata}
+  return str(geotiff.write_geotiff(path, bands_hwc, profile, dtype=dtype))
+
+
+def _tif_pair(tmp_path, pan_px=1.0, ms_px=4.0, crs_ms="EPSG:32633", ms_bands=4, ms_offset=0.0):
+  rng = np.random.default_rng(0)
+  pan = _write_tif(tmp_path / "pan.tif", rng.integers(1, 2000, (64, 64, 1)),
+                   Affine(pan_px, 0, 500000, 0, -pan_px, 4000000), "EPSG:32633")
+  ms = _write_tif(tmp_path / "ms.tif", rng.integers(1, 2000, (16, 16, ms_bands)),
+                  Affine(ms_px, 0, 500000 + ms_offset, 0, -ms_px, 4000000), crs_ms)
+  return pan, ms
+
+
+def test_failure_mid_write_leaves_no_partial_file(tmp_path):
+  pan, ms = _tif_pair(tmp_path)
+  pair = geotiff.open_pair(pan, ms)
+  exp = methods.classical_method("exp", methods.generic_sensor(4, "uint16"))
+
+  calls = []
+
+  def failing(ms_, lms, pan_, origin):
+    calls.append(origin)
+    if len(calls) == 4:  # the fourth tile: after the first band of rows has been written
+      raise RuntimeError("boom")
+    return exp.fuse(ms_, lms, pan_, origin)
+
+  broken = methods.SceneMethod("broken", failing, exp.sensor, 0, 1.0, 0.0)
+  plan = memory.plan_fusion(broken, 64, 64, 4, 2 ** 30, tile=32, overlap=8)
+  assert plan.tiles == 9
+  with pytest.raises(RuntimeError, match="boom"):
+    fuse.fuse_pair(pair, broken, plan, tmp_path / "out.tif", cog=True, progress=False)
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["ms.tif", "pan.tif"]
