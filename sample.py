@@ -25,6 +25,7 @@ from srino_jax import baselines, cli, inference, metrics, quicklook, sensors
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.errors import CheckpointError, InputError, UsageError
 from srino_jax.model import GUIDANCE_MODES
+from srino_jax.training.run import WEIGHTS
 
 PROG = "python sample.py"
 EPILOG = """exit codes: 0 done (output written and the table printed), 2 bad arguments, 3 missing
@@ -51,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
   src.add_argument("--checkpoint", help="a run, stage or step checkpoint folder")
   p.add_argument("--which", choices=("best", "last"), default="best",
                  help="with --workdir: best by validation Q2n (default) or the latest")
+  p.add_argument("--weights", choices=WEIGHTS,
+                 help="the checkpoint's EMA weights (default when the run keeps an EMA: "
+                 "config.train.ema_decay > 0) or the optimizer's online weights; also for the "
+                 "learned baselines' rows")
   p.add_argument("--stage", help="the trained stage that fuses (default: stage2, or the "
                  "stage folder given to --checkpoint)")
   p.add_argument("--input", required=True, help="PanCollection .h5 or MATLAB .mat scene")
@@ -94,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_run(args):
   """(run, input sensor, methods); refuses what the run cannot do."""
   try:
-    run = inference.open_run(args.workdir, args.checkpoint, which=args.which, stage=args.stage)
+    run = inference.open_run(args.workdir, args.checkpoint, which=args.which, stage=args.stage,
+                             weights=args.weights)
     inference.check_guidance(run, args.guidance)
     sensor = sensors.get_sensor(args.sensor or run.sensor.name)
   except ValueError as err:

@@ -31,7 +31,8 @@ __all__ = ["Run", "Fuser", "make_fuser", "fuse_scenes", "open_run", "load_params
 
 
 def open_run(workdir: str | None = None, checkpoint: str | None = None,
-             which: str | None = None, stage: str | None = None) -> Run:
+             which: str | None = None, stage: str | None = None,
+             weights: str | None = None) -> Run:
   """`Run.load` of a command's --workdir or --checkpoint (exactly one), as the commands
   report it: no run there, or an unreadable one, is a `CheckpointError` (exit 4).
 
@@ -43,7 +44,7 @@ def open_run(workdir: str | None = None, checkpoint: str | None = None,
     raise ValueError("give exactly one of workdir or checkpoint")
   get_stage(stage or DEFAULT_STAGE)  # an unknown stage is a usage error, raised as such
   try:
-    return Run.load(workdir or checkpoint, which=which, stage=stage)
+    return Run.load(workdir or checkpoint, which=which, stage=stage, weights=weights)
   except (FileNotFoundError, ValueError) as err:
     raise CheckpointError(str(err), "Give a run folder written by train.py.") from None
 

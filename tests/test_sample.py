@@ -19,7 +19,7 @@ import pytest
 
 from _reliability import one_error
 from _reliability_runs import last_line, listing, run_with_signal, script_main
-from conftest import as_run
+from conftest import with_overrides, as_run
 from srino_jax import checkpoints, inference
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.model import GUIDANCE_MODES
@@ -34,8 +34,9 @@ def cache():
 
 @pytest.fixture(scope="module")
 def run_dir(tiny_run, tmp_path_factory):
+  """A hand-made run without EMA: stage-2 checkpoints of random parameters at steps 1, 2."""
   folder = str(tmp_path_factory.mktemp("sample-run"))
-  as_run(tiny_run, folder).save()
+  as_run(with_overrides(tiny_run, "train.ema_decay=0.0"), folder).save()
   init = get_stage("stage2").init
   ckpts = checkpoints.StageCheckpoints(as_run(tiny_run, folder).stage_dir("stage2"))
   for step in (1, 2):
@@ -87,6 +88,7 @@ def no_work(monkeypatch):
     (["--sensor", "landsat"], ["unknown sensor 'landsat'", "QB, WV2, WV3"]),
     (["--guidance", "none"], ["trained with guidance 'both', not 'none'"]),
     (["--stage", "nope"], ["unknown stage 'nope'"]),
+    (["--weights", "mean"], ["--weights", "invalid choice"]),
     (["--checkpoint", "x"], ["not allowed with argument --workdir"]),
 ])
 def test_bad_arguments(run_dir, tiny_run, tmp_path, capsys, no_work, extra, needles):
@@ -175,7 +177,7 @@ def test_damaged_checkpoints(run_dir, tiny_run, small_input, tmp_path, tmp_path_
   assert out.exists() and h5py.File(out)["sr"].shape == (1, 4, 8, 8)
   with pytest.warns(RuntimeWarning, match="using step 1"):
     fallback = inference.Run.load(run, which="last").params()
-  step1 = as_run(tiny_run, run).params("stage2", step=1, which="last")
+  step1 = as_run(tiny_run, run).params("stage2", step=1, which="last", weights="online")
   step2 = get_stage("stage2").init(runs.model_config(tiny_run), jax.random.PRNGKey(2),
                                    tiny_run.data.patch_size)
   same = lambda a, b: all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a),  # noqa: E731
@@ -201,3 +203,17 @@ def test_signals_leave_no_temp_and_the_old_output(run_dir, tiny_run, tmp_path, c
   one_error(last_line(proc.stderr) + "\n", f"interrupted by {sig}", "temporary files")
   assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
   assert listing(tmp_path) == ["sr.h5"] and out.read_bytes() == b"old output"
+
+
+def test_ema_weights_of_a_run_without_them_are_one_error(run_dir, small_input, tmp_path,
+                                                         capsys):
+  """The run kept no EMA: the default is its online weights, and asking for the EMA is one
+  message naming --weights online (exit 4), nothing written."""
+  out = tmp_path / "sr.h5"
+  code, _, err = _sample(["--workdir", run_dir, "--input", small_input, "--output", out,
+                          "--no-table", "--weights", "ema"], capsys)
+  assert code == 4 and not out.exists()
+  one_error(err, "holds no 'ema' weights", "--weights online")
+  code, _, err = _sample(["--workdir", run_dir, "--input", small_input, "--output", out,
+                          "--no-table"], capsys)
+  assert code == 0, err

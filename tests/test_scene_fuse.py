@@ -125,7 +125,7 @@ def test_cli_srino_path_with_samples_and_mat_export(ikonos_pair, tiny_srino, tmp
   from srino_jax.scene import __main__ as cli
   asked = {}
 
-  def fake_open(workdir=None, checkpoint=None, which=None, stage=None):
+  def fake_open(workdir=None, checkpoint=None, which=None, stage=None, weights=None):
     asked.update(workdir=workdir, checkpoint=checkpoint, which=which)
     return tiny_srino[0]  # the loading itself belongs to Run.load
 

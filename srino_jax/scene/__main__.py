@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--seed", type=int, default=0, help="SRINO: seed of the initial noise")
   p.add_argument("--which", choices=("best", "last"), default="best",
                  help="with --workdir: the best checkpoint by validation Q2n or the latest")
+  p.add_argument("--weights", choices=("ema", "online"),
+                 help="SRINO: the checkpoint's EMA weights (default when the run keeps an "
+                 "EMA) or the optimizer's online weights")
   p.add_argument("--dtype", help="stored data type (default: the MS file's, e.g. uint16)")
   p.add_argument("--cog", action="store_true", help="Cloud-Optimized GeoTIFF with overviews")
   p.add_argument("--export-mat", help="also write the fused scene with its inputs as a .mat "
@@ -94,7 +97,8 @@ def build_method(args, pair: geotiff.ScenePair) -> methods.SceneMethod:
     return methods.classical_method(args.method, sensor)
   _enable_compile_cache()
   from srino_jax import inference
-  run = inference.open_run(args.workdir, args.checkpoint, which=args.which)
+  run = inference.open_run(args.workdir, args.checkpoint, which=args.which,
+                           weights=args.weights)
   params = inference.load_params(run)
   return methods.srino_method(run, params, args.sensor, args.num_samples, args.steps,
                               args.seed)
