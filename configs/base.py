@@ -40,8 +40,12 @@ def get_config() -> ml_collections.ConfigDict:
   # path=<file under root>, weight=w); see srino_jax/training/datasets.py and configs/real4.py.
   config.data.sources = ml_collections.ConfigDict()
   config.data.realdata = "../shared/realdata"  # folder of the real .mat scenes
-  config.data.holdout = 0.25               # share of each real scene held out (validation)
+  config.data.holdout = 0.25               # share of each real scene held out
   config.data.holdout_side = "bottom"      # top | bottom | left | right
+  # The held-out block's validation / test split (srino_jax/data/holdout.py): its last
+  # `holdout_test` across the block (a bottom block: its right half) is the test part,
+  # reported only; the rest validates (checkpoints, EMA, sampler: everything chosen).
+  config.data.holdout_test = 0.5
   config.data.augment = False              # dihedral flips/rotations of the sources' patches
 
   config.model = ml_collections.ConfigDict()

@@ -6,7 +6,9 @@
 
 Each scene's training part (the top three quarters of its rows) is Wald-reduced on the fly
 (MS 60x80 -> 240x320, the original MS as ground truth); the bottom quarter is held out at
-every scale and is the validation set (never a training patch). Patches get the dihedral
+every scale (never a training patch) and cut in two before any reduction
+(config.data.holdout_test): its left half validates (checkpoints, EMA, sampler settings:
+everything chosen is chosen there), its right half is the test part, reported only. Patches get the dihedral
 augmentation. `--stage all` trains SRINO's three stages, then PNN and FusionNet on the same
 batches (each in its own checkpoint folder of the workdir), all within 20 minutes on
 2 CPU cores. The model's sensor (the f_KE kernel prior) is IKONOS; GeoEye-1 patches are in

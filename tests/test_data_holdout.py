@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srino_jax.data.holdout import HoldOut, split_scene
+from srino_jax.data.holdout import HoldOut, split_heldout, split_scene
 
 
 def _scene(h=48, w=40, bands=4, seed=0, sensor="IKONOS"):
@@ -53,3 +53,43 @@ def test_split_scene_parts_put_back_together_are_the_scene(side):
   for k in ("ms", "pan"):
     np.testing.assert_array_equal(np.concatenate([first[k], second[k]], axis=axis), s[k])
   assert train["sensor"] == "IKONOS" and held["bits"] == 11
+
+
+def _index_scene(h=48, w=40):
+  """A scene whose every MS and PAN pixel holds its own id (where it came from)."""
+  ms = np.arange(h * w, dtype=np.float64).reshape(h, w, 1)
+  pan = np.arange(16 * h * w, dtype=np.float64).reshape(4 * h, 4 * w, 1)
+  return {"ms": ms, "pan": pan}
+
+
+@pytest.mark.parametrize("side", ["bottom", "top", "left", "right"])
+@pytest.mark.parametrize("test", [0.5, 0.3])
+def test_training_validation_and_test_parts_never_share_a_pixel(side, test):
+  """The three parts are cut from the full-resolution scene before any reduction (each is
+  then reduced on its own): the MS pixels (the reduced scale's ground truth and, through
+  the MTF filter and decimation, its MS) and the PAN pixels (the full scale, and the
+  reduced PAN through imresize) of any two parts are disjoint, and together all of them."""
+  s = _index_scene()
+  ho = HoldOut(0.25, side, test)
+  train, held = split_scene(s, ho)
+  parts = split_heldout(held, ho)
+  assert set(parts) == {"valid", "test"}
+  for key in ("ms", "pan"):
+    ids = [set(p[key].ravel().tolist()) for p in (train, parts["valid"], parts["test"])]
+    assert all(not (a & b) for i, a in enumerate(ids) for b in ids[i + 1:]), key
+    assert set().union(*ids) == set(s[key].ravel().tolist()), key
+  # The test part is `test` of the block across it (rounded to whole MS pixels).
+  across = 1 if side in ("top", "bottom") else 0
+  assert parts["test"]["ms"].shape[across] == round(test * held["ms"].shape[across])
+  # PAN and MS of each part are the same area: r x r PAN pixels per MS pixel.
+  for p in parts.values():
+    assert p["pan"].shape[:2] == (4 * p["ms"].shape[0], 4 * p["ms"].shape[1])
+
+
+def test_without_a_test_share_the_whole_block_validates():
+  held = split_scene(_index_scene(), HoldOut(0.25))[1]
+  parts = split_heldout(held, HoldOut(0.25))
+  assert list(parts) == ["valid"]
+  np.testing.assert_array_equal(parts["valid"]["ms"], held["ms"])
+  with pytest.raises(ValueError, match="HoldOut.test"):
+    HoldOut(0.25, "bottom", 1.0)

@@ -105,16 +105,20 @@ def test_real4_trains_on_the_training_parts_and_validates_on_the_held_out_blocks
   cache = {}
   with datasets.train_batches(as_run(config), cache) as batches:
     assert [type(s) for s in batches.sources] == [RealSceneSource] * 2
-    assert [s.scene.holdout for s in batches.sources] == [HoldOut(0.25, "bottom")] * 2
+    assert [s.scene.holdout for s in batches.sources] == [HoldOut(0.25, "bottom", 0.5)] * 2
     assert batches.augment and batches.batch(0)["gt"].shape == (8, 32, 32, 4)
   data = datasets.validation_data(as_run(config), cache)
   assert data["gt"].shape == (20, 32, 32, 4)
-  # Tiles of each scene's held-out block (reduced on its own), alternating scenes, by hand.
-  ge1 = RealScene("geoeye1", root, HoldOut(0.25, "bottom"))
+  # Tiles of each scene's validation part (the left half of its held-out block, reduced on
+  # its own: 80 x 160 on the reduced PAN grid, 2 x 5 tiles), alternating scenes, by hand.
+  ge1 = RealScene("geoeye1", root, HoldOut(0.25, "bottom", 0.5))
   ik = cache["ikonos"]
-  for i, (scene, j) in enumerate([(ge1, 0), (ik, 0), (ge1, 1), (ik, 1)]):
-    y, x = divmod(j, 10)
-    np.testing.assert_array_equal(data["gt"][i], scene.heldout["gt"][32 * y:32 * y + 32,
-                                                                     32 * x:32 * x + 32])
-    np.testing.assert_array_equal(data["ms"][i], scene.heldout["ms"][8 * y:8 * y + 8,
-                                                                     8 * x:8 * x + 8])
+  for i, (scene, j) in enumerate([(ge1, 0), (ik, 0), (ge1, 6), (ik, 6)]):
+    valid = scene.parts["valid"]["reduced"]
+    assert valid["gt"].shape == (80, 160, 4)
+    y, x = divmod(j if i < 2 else 6, 5)
+    np.testing.assert_array_equal(data["gt"][i if i < 2 else 12 + i - 2],
+                                  valid["gt"][32 * y:32 * y + 32, 32 * x:32 * x + 32])
+  # No test pixel: the test part's tiles appear nowhere in the validation data.
+  test_gt = ge1.parts["test"]["reduced"]["gt"][:32, :32]
+  assert not any(np.array_equal(test_gt, t) for t in data["gt"])

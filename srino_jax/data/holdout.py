@@ -11,7 +11,15 @@ multiple of the ratio r there, so that it falls on whole pixels at every scale:
 
 `split_scene` cuts the full-resolution scene in two *before* any reduction, so the Wald
 filters (41 x 41 MTF, bicubic PAN resize) of the training part never see a held-out pixel,
-and the held-out part is reduced on its own for validation.
+and the held-out part is reduced on its own.
+
+The held-out block is itself two parts (`HoldOut.test`, `split_heldout`), cut the same way
+before any reduction, across the block (a bottom block: its left columns and its right
+ones):
+
+  validation  the first 1 - test of the block    everything chosen (checkpoints, EMA,
+                                                 sampler settings) is chosen here
+  test        the last `test` of the block       reported only, never used to choose
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["HoldOut", "SIDES", "split_scene"]
+__all__ = ["HoldOut", "SIDES", "PARTS", "split_scene", "split_heldout"]
 
 SIDES = ("top", "bottom", "left", "right")
+# The parts of the held-out block.
+PARTS = ("valid", "test")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,15 +43,21 @@ class HoldOut:
     fraction: share of the rows (top/bottom) or columns (left/right) held out, in [0, 1);
       0 holds nothing out.
     side: one of SIDES.
+    test: share of the block, across it (its columns for top/bottom, its rows for
+      left/right), that is the test part, in [0, 1); the rest is the validation part.
+      0: the whole block validates (no test part).
   """
   fraction: float = 0.25
   side: str = "bottom"
+  test: float = 0.0
 
   def __post_init__(self):
     if self.side not in SIDES:
       raise ValueError(f"HoldOut.side must be one of {SIDES}, got {self.side!r}")
     if not 0.0 <= self.fraction < 1.0:
       raise ValueError(f"HoldOut.fraction must be in [0, 1), got {self.fraction!r}")
+    if not 0.0 <= self.test < 1.0:
+      raise ValueError(f"HoldOut.test must be in [0, 1), got {self.test!r}")
 
   @property
   def axis(self) -> int:
@@ -115,3 +131,39 @@ def split_scene(scene: dict, holdout: HoldOut, ratio: int = 4) -> tuple[dict, di
   if holdout.fraction == 0.0:
     return train, None
   return train, part(holdout.block(ms.shape, ratio), holdout.block(ms.shape, ratio, ratio))
+
+
+def split_heldout(held: dict, holdout: HoldOut, ratio: int = 4) -> dict[str, dict]:
+  """Cuts a full-resolution held-out block into its validation and test parts.
+
+  The cut runs across the block (`HoldOut.test` of its extent along the other axis, on the
+  MS grid, rounded to whole MS pixels and at least one): for a bottom block the test part
+  is its last columns. Both parts keep at least one MS pixel of width.
+
+  Args:
+    held: `split_scene`'s held-out block ("ms" (h, w, C), "pan" (r h, r w, 1), DN).
+    holdout: the hold-out (its `test` share).
+    ratio: r.
+
+  Returns:
+    {"valid": part, "test": part} (no "test" when holdout.test is 0), scene dicts like
+    `held`.
+  """
+  ms, pan = np.asarray(held["ms"]), np.asarray(held["pan"])
+  meta = {k: v for k, v in held.items() if k not in ("ms", "pan")}
+  if holdout.test == 0.0:
+    return {"valid": dict(held)}
+  across = 1 - holdout.axis
+  length = ms.shape[across]
+  if length < 2:
+    raise ValueError(f"split_heldout: a held-out block {length} MS pixel(s) across cannot "
+                     "be split into validation and test parts")
+  n = min(max(1, int(round(holdout.test * length))), length - 1)
+
+  def part(start, stop):
+    ms_idx = [slice(None)] * 2
+    pan_idx = [slice(None)] * 2
+    ms_idx[across], pan_idx[across] = slice(start, stop), slice(start * ratio, stop * ratio)
+    return dict(meta, ms=ms[tuple(ms_idx)], pan=pan[tuple(pan_idx)])
+
+  return {"valid": part(0, length - n), "test": part(length - n, length)}

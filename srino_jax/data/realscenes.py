@@ -22,7 +22,7 @@ import pathlib
 
 import numpy as np
 
-from srino_jax.data.holdout import HoldOut, split_scene
+from srino_jax.data.holdout import PARTS, HoldOut, split_heldout, split_scene
 from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene, scene_sensor
 from srino_jax.sensors import Sensor
 
@@ -77,6 +77,8 @@ class RealScene:
       reduced resolution), or None without a hold-out.
     heldout_full: the held-out block at full resolution, model units: ms (original MS),
       lms (interp23tap of it), pan (full-resolution PAN); None without a hold-out.
+    parts: {"valid" / "test": {"reduced": ..., "full": ...}}, the block's validation and
+      test parts (`holdout.split_heldout`), each reduced on its own; {} without a hold-out.
   """
 
   def __init__(self, scene: str, root=DEFAULT_REALDATA, holdout: HoldOut = HoldOut(),
@@ -116,25 +118,40 @@ class RealScene:
     self.heldout = None if held is None else _model_units(
         reduce_scene(held, s, self.ratio), s)
     self.heldout_full = None if held is None else _model_units(full_scene(held, self.ratio), s)
+    # The validation and test parts, each reduced on its own (cut before any filter).
+    self.parts = {} if held is None else {
+        name: {"reduced": _model_units(reduce_scene(part, s, self.ratio), s),
+               "full": _model_units(full_scene(part, self.ratio), s)}
+        for name, part in split_heldout(held, holdout, self.ratio).items()}
 
-  def heldout_batch(self, scale: str = "reduced") -> dict[str, np.ndarray]:
-    """The held-out block as a one-example batch for validation / evaluation.
+  def heldout_batch(self, scale: str = "reduced", part: str = "all"
+                    ) -> dict[str, np.ndarray]:
+    """The held-out block, or one of its parts, as a one-example batch.
 
     Args:
       scale: "reduced" (Wald reduction: gt, lms, ms, pan) or "full" (ms, lms, pan; no gt).
+      part: "all" (the whole block, reduced as one), "valid" (what choices are made on) or
+        "test" (reported only; `HoldOut.test` > 0).
 
     Returns:
       dict of (1, h, w, c) float32 model-unit arrays (the block need not be square).
 
     Raises:
-      ValueError: the scene has no hold-out, or an unknown scale.
+      ValueError: the scene has no hold-out (or no such part), or an unknown scale / part.
     """
-    parts = {"reduced": self.heldout, "full": self.heldout_full}
-    if scale not in parts:
+    if scale not in ("reduced", "full"):
       raise ValueError(f"scale must be 'reduced' or 'full', got {scale!r}")
-    if parts[scale] is None:
+    if part not in ("all", *PARTS):
+      raise ValueError(f"part must be one of {('all', *PARTS)}, got {part!r}")
+    if self.heldout is None:
       raise ValueError(f"real scene {self.name} has no held-out block (HoldOut fraction 0)")
-    return {k: v[None] for k, v in parts[scale].items()}
+    if part == "all":
+      data = {"reduced": self.heldout, "full": self.heldout_full}[scale]
+    elif part in self.parts:
+      data = self.parts[part][scale]
+    else:
+      raise ValueError(f"real scene {self.name} has no {part} part (HoldOut.test is 0)")
+    return {k: v[None] for k, v in data.items()}
 
   @property
   def train_shape(self) -> tuple[int, int]:

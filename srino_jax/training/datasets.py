@@ -151,7 +151,8 @@ def _tiles(batch: dict[str, np.ndarray], p: int, r: int) -> list[dict[str, np.nd
 def validation_data(run: Run, cache: dict | None = None) -> dict[str, np.ndarray] | None:
   """Validation patches from the real sources' held-out blocks, or None (use the file).
 
-  The held-out block of each real scene, Wald-reduced on its own, is cut into
+  The validation part of each real scene's held-out block (`HoldOut.test` of it is the test
+  part, never validated on), Wald-reduced on its own, is cut into
   patch_size x patch_size tiles; the scenes' tiles are interleaved (first tile of each scene,
   second of each, ...) and the first `config.train.eval_examples` kept.
 
@@ -165,7 +166,7 @@ def validation_data(run: Run, cache: dict | None = None) -> dict[str, np.ndarray
   if not scenes:
     return None
   p = run.config.data.patch_size
-  per_scene = [_tiles(s.heldout_batch("reduced"), p, s.ratio) for s in scenes]
+  per_scene = [_tiles(s.heldout_batch("reduced", "valid"), p, s.ratio) for s in scenes]
   tiles = [t for group in zip(*per_scene) for t in group] or [t for g in per_scene for t in g]
   if not tiles:
     raise ValueError(f"the held-out blocks are smaller than patch_size {p}: raise "

@@ -107,7 +107,8 @@ def upgrade_config(raw: dict) -> dict:
   diffusion.setdefault("residual_scale", model.pop("residual_scale", 1.0))
   data = raw.setdefault("data", {})
   for field, value in (("sources", {}), ("realdata", "../shared/realdata"), ("holdout", 0.0),
-                       ("holdout_side", "bottom"), ("augment", False)):
+                       ("holdout_side", "bottom"), ("augment", False),
+                       ("holdout_test", 0.0)):  # version 1 validated on the whole block
     data.setdefault(field, value)
   train = raw.setdefault("train", {})
   train.setdefault("baselines", "")
@@ -164,7 +165,7 @@ class Run:
     d = config.data
     return cls(config=config, workdir=str(workdir), model=model_config(config),
                sources=parse_sources(d.sources, d.realdata),
-               holdout=HoldOut(float(d.holdout), d.holdout_side),
+               holdout=HoldOut(float(d.holdout), d.holdout_side, float(d.holdout_test)),
                sampling=Sampling(int(config.diffusion.sample_steps),
                                  float(config.diffusion.eta)),
                ema=(EmaSettings(float(config.train.ema_decay), int(config.train.ema_start))
