@@ -28,14 +28,14 @@ REAL_WV2 = pathlib.Path(__file__).resolve().parent.parent / "shared" / "realdata
     "pypansharpening_imgWV2.mat"
 
 
-def _table(run, fuse, data, sensor, title):
+def _table(run, fuse, data, sensor, title, dim_cut):
   t0 = time.perf_counter()
   fused, _ = inference.fuse_scenes(fuse, data, jax.random.key(run.config.seed), progress=True)
   seconds = (time.perf_counter() - t0) / len(fused)
   others = inference.learned_fusions(run, data)  # PNN, FusionNet trained in the same run
-  rows = inference.comparison_rows(data, fused, sensor, seconds=seconds, others=others)
-  print(metrics.format_table(rows, title=f"{title}\n(fused images clipped to [0, 2^bits] as "
-                             "the toolbox's th_values; no border cut)"), flush=True)
+  rows = inference.comparison_rows(data, fused, sensor, seconds=seconds, others=others,
+                                   dim_cut=dim_cut)  # fused clipped as the toolbox's th_values
+  print(metrics.format_table(rows, title=title), flush=True)  # ends with its protocol line
   return rows
 
 
@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                       formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", default="runs/demo", help="run folder (default runs/demo)")
   p.add_argument("--fresh", action="store_true", help="delete the run folder first")
+  p.add_argument("--dim-cut", type=cli.nonnegative_int, default=0,
+                 help="border cut of the tables, the toolbox's dim_cut (its scripts use 21 "
+                 "on 256-pixel scenes; default 0: none, as the demo's scenes are small)")
   return p
 
 
@@ -68,13 +71,14 @@ def _main(args) -> int:
     test, sensor = inference.read_input(run.data_path("test"), config.sensor)
     _table(run, fuse, test, sensor,
            f"Synthetic {config.sensor.upper()} test set, reduced resolution "
-           f"({len(test['pan'])} scenes, PAN {test['pan'].shape[1]} px)")
+           f"({len(test['pan'])} scenes, PAN {test['pan'].shape[1]} px)", args.dim_cut)
     wv2 = os.environ.get("SRINO_REAL_WV2", str(REAL_WV2))
     if os.path.exists(wv2):
       real, sensor = inference.read_input(wv2, "wv2", reduce=True)  # DN / 2^L - 1
       _table(run, fuse, real, sensor, "Real WorldView-2 scene, Wald reduction (MS 80x80 -> "
              "320x320, GT = original MS; models trained on synthetic WV3"
-             + (" + the real WV3 example)" if _trains_on_real(run) else " only)"))
+             + (" + the real WV3 example)" if _trains_on_real(run) else " only)"),
+             args.dim_cut)
     else:
       print(f"[skipped] real WV2 scene not found at {wv2}")
   print(f"demo: training {trained - start:.0f} s, total {time.perf_counter() - start:.0f} s")

@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--no-clip", action="store_true",
                  help="score the fused images unclipped (default: clipped to [0, 2^bits] as "
                  "the toolbox's th_values)")
+  p.add_argument("--dim-cut", type=cli.nonnegative_int, default=0,
+                 help="border cut of the quality table, the toolbox's dim_cut (its scripts use "
+                 "21; default 0: none); every table states the cut it used")
   p.add_argument("--no-table", action="store_true",
                  help="write the output without the quality table (e.g. scenes too small for "
                  "its 32 x 32 blocks)")
@@ -121,7 +124,8 @@ def _check_table(args, data, sensor) -> None:
   """Scores the upsampled MS of the first scene as the table will score SRINO's output."""
   one = {k: v[:1] for k, v in data.items()}
   try:
-    inference.comparison_rows(one, one["lms"], sensor, methods=(), clip=not args.no_clip)
+    inference.comparison_rows(one, one["lms"], sensor, methods=(), clip=not args.no_clip,
+                              dim_cut=args.dim_cut)
   except ValueError as err:
     h, w = data["pan"].shape[1:3]
     raise InputError(f"{args.input}: the {h} x {w} PAN is too small for the quality table "
@@ -166,9 +170,9 @@ def _main(args) -> int:
     others = ({} if args.no_learned or run.stage != inference.DEFAULT_STAGE
               else inference.learned_fusions(run, data))
     rows = inference.comparison_rows(data, mean, sensor, methods, seconds=seconds,
-                                     clip=not args.no_clip, others=others)
-    clip = "unclipped" if args.no_clip else "fused images clipped to [0, 2^bits]"
-    print(metrics.format_table(rows, title=f"{args.input} ({sensor.name}; {clip})"))
+                                     clip=not args.no_clip, others=others,
+                                     dim_cut=args.dim_cut)
+    print(metrics.format_table(rows, title=f"{args.input} ({sensor.name})"))
   if args.png:
     paths = quicklook.save_quicklooks(args.png, data, mean, sensor)
     print(f"wrote {len(paths)} quick-looks to {args.png}")

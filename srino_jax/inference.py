@@ -104,7 +104,8 @@ def learned_fusions(run: Run, data: dict[str, np.ndarray], which: str = "best",
 def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
                     methods=("exp", "brovey", "gsa", "mtf-glp-hpm"), label: str = "SRINO",
                     seconds: float | None = None, clip: bool = True,
-                    others: dict[str, np.ndarray] | None = None) -> list[dict]:
+                    others: dict[str, np.ndarray] | None = None, dim_cut: int = 0
+                    ) -> list[dict]:
   """Table rows (`metrics.make_row`) for the baselines, `others` and `fused`, on the same
   scenes.
 
@@ -122,11 +123,12 @@ def comparison_rows(data: dict[str, np.ndarray], fused: np.ndarray, sensor,
     clip: clip every fused image to [0, 2^bits] before scoring (the toolbox's th_values):
       ratio methods such as MTF-GLP-HPM divide by near-zero low-pass values in dark pixels
       and would otherwise dominate the mean with a few wild pixels.
+    dim_cut: the toolbox's border cut (its scripts use 21); 0 = none.
   """
   sensor = sensors.get_sensor(sensor)
   dn = {k: sensor.to_dn(data[k]) for k in ("ms", "lms", "pan", "gt") if k in data}
   stacks = {**(others or {}), label: fused}
-  rows = evaluate_methods(dn, sensor, methods, clip=clip,
+  rows = evaluate_methods(dn, sensor, methods, clip=clip, dim_cut=dim_cut,
                           fused={k: sensor.to_dn(v) for k, v in stacks.items()})
   if seconds is not None:
     rows[-1]["seconds"] = float(seconds)

@@ -97,3 +97,14 @@ def test_scc_against_reference():
 
 
 # ---------------------------------------------------------------- Q2n
+
+
+def test_the_two_psnr_conventions_by_hand():
+  """PSNR (toolbox): mean over bands of 10 log10(max^2 / MSE_b); PSNR_MSE: one MSE over all
+  bands. Band MSEs 1 and 100 at max 10: 0.5 (20 + 0) = 10 dB against 10 log10(100 / 50.5)."""
+  from srino_jax.metrics import psnr, psnr_mse
+  ref = np.zeros((4, 4, 2))
+  out = np.stack([np.ones((4, 4)), 10 * np.ones((4, 4))], -1)
+  assert psnr(ref, out, 10.0) == pytest.approx(10.0)
+  assert psnr_mse(ref, out, 10.0) == pytest.approx(10 * np.log10(100 / 50.5))
+  assert psnr(ref, out, 10.0) >= psnr_mse(ref, out, 10.0)  # Jensen: never below

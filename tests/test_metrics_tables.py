@@ -8,8 +8,8 @@ import pytest
 from srino_jax.toolbox.interp import interp23tap
 from srino_jax.toolbox.mtf import mtf_filter
 from srino_jax.toolbox.resize import imresize
-from srino_jax.metrics import (d_lambda_khan, ergas, full_resolution, psnr, q2n, reduced_resolution,
-                               sam, scc, score_stack, uqi_blocks)
+from srino_jax.metrics import (d_lambda_khan, ergas, full_resolution, psnr, psnr_mse, q2n,
+                               reduced_resolution, sam, scc, score_stack, uqi_blocks)
 from _metric_images import random_image as _image, smooth_scene as _smooth_scene
 
 
@@ -45,8 +45,8 @@ def test_reduced_resolution_cut_and_clip_follow_the_toolbox():
   res = reduced_resolution(fused, gt, "qb", dim_cut=5, clip=True)
   # I(dim_cut:end-dim_cut) in MATLAB = 0-based rows 4 .. 58; th_values clips to 2^11 = 2048.
   g, f = gt[4:59, 4:59], np.clip(fused[4:59, 4:59], 0, 2048)
-  assert res == {"PSNR": psnr(g, f, 2047), "SAM": sam(g, f), "ERGAS": ergas(g, f),
-                 "SCC": scc(g, f), "Q2n": q2n(g, f)}
+  assert res == {"PSNR": psnr(g, f, 2047), "PSNR_MSE": psnr_mse(g, f, 2047), "SAM": sam(g, f),
+                 "ERGAS": ergas(g, f), "SCC": scc(g, f), "Q2n": q2n(g, f)}
   plain = reduced_resolution(fused, gt, "qb")
   assert plain["Q2n"] == q2n(gt, fused) and plain["PSNR"] == psnr(gt, fused, 2047)
 

@@ -12,13 +12,13 @@ All functions take H x W x C images in digital numbers (0 .. 2^bits - 1), refere
 from srino_jax.metrics.compare import evaluate_methods
 from srino_jax.metrics.full import d_lambda_khan, d_s, degraded_pan, hqnr, uqi_blocks
 from srino_jax.metrics.q2n import hypercomplex_product, q2n, q2n_map
-from srino_jax.metrics.reduced import ergas, psnr, sam, scc
+from srino_jax.metrics.reduced import ergas, psnr, psnr_mse, sam, scc
 from srino_jax.metrics.report import format_table, make_row, rows_to_csv, rows_to_json
 from srino_jax.metrics.tables import (FULL_INDICES, REDUCED_INDICES, full_resolution,
                                       reduced_resolution, score_stack, summarize)
 
 __all__ = [
-    "psnr", "sam", "ergas", "scc", "q2n", "q2n_map", "hypercomplex_product",
+    "psnr", "psnr_mse", "sam", "ergas", "scc", "q2n", "q2n_map", "hypercomplex_product",
     "d_lambda_khan", "d_s", "hqnr", "uqi_blocks", "degraded_pan",
     "reduced_resolution", "full_resolution", "score_stack", "summarize",
     "REDUCED_INDICES", "FULL_INDICES",

@@ -12,7 +12,7 @@ import numpy as np
 
 from srino_jax.metrics._inputs import as_image, check_same_shape
 
-__all__ = ["psnr", "sam", "ergas", "scc", "sobel_magnitude"]
+__all__ = ["psnr", "psnr_mse", "sam", "ergas", "scc", "sobel_magnitude"]
 
 
 def _pair(ref, out) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +43,27 @@ def psnr(ref, out, data_range: float) -> float:
   with np.errstate(divide="ignore"):
     per_band = 10.0 * np.log10(float(data_range) ** 2 / mse)
   return float(np.mean(per_band))
+
+
+def psnr_mse(ref, out, data_range: float) -> float:
+  """PSNR in dB from the overall MSE: 10 log10(data_range^2 / MSE), MSE over every pixel
+  and band (the convention of many deep-learning codebases; `psnr` is the toolbox's mean of
+  per-band PSNRs, which is never below this one by Jensen's inequality).
+
+  Args:
+    ref: (H, W, C) reference (ground truth).
+    out: (H, W, C) image to score.
+    data_range: peak value, e.g. 2047 for 11-bit digital numbers.
+
+  Returns:
+    PSNR in dB (inf for identical images).
+  """
+  ref, out = _pair(ref, out)
+  if not data_range > 0:
+    raise ValueError(f"psnr_mse: data_range must be positive, got {data_range}")
+  mse = np.mean((ref - out) ** 2)  # a NumPy float: x / 0 is inf, not an exception
+  with np.errstate(divide="ignore"):
+    return float(10.0 * np.log10(np.float64(data_range) ** 2 / mse))
 
 
 def sam(ref, out) -> float:

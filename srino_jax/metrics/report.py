@@ -19,11 +19,14 @@ from typing import Any, Sequence
 
 from srino_jax.atomic import write_text_atomic
 
-__all__ = ["make_row", "format_table", "rows_to_csv", "rows_to_json", "column_label"]
+__all__ = ["make_row", "format_table", "rows_to_csv", "rows_to_json", "column_label",
+           "protocol_note"]
 
 # Decimals shown per index (the papers print 3 or 4).
-_DECIMALS = {"PSNR": 3, "SAM": 3, "ERGAS": 3, "SCC": 4, "Q2n": 4,
+_DECIMALS = {"PSNR": 3, "PSNR_MSE": 3, "SAM": 3, "ERGAS": 3, "SCC": 4, "Q2n": 4,
              "D_lambda_K": 4, "D_s": 4, "HQNR": 4}
+# Printed column names: the two PSNR conventions, each labelled.
+_LABELS = {"PSNR": "PSNR(bands)", "PSNR_MSE": "PSNR(MSE)"}
 
 
 def make_row(method: str, scores: dict[str, Any], seconds: float | None = None,
@@ -46,6 +49,7 @@ def make_row(method: str, scores: dict[str, Any], seconds: float | None = None,
       "std": {k: float(v) for k, v in scores["std"].items()},
       "per_image": {k: [float(x) for x in v] for k, v in scores["per_image"].items()},
       "seconds": None if seconds is None else float(seconds),
+      "protocol": dict(scores.get("protocol", {})),
   }
 
 
@@ -53,7 +57,29 @@ def column_label(name: str, bands: int | None) -> str:
   """Display name of an index: Q2n is printed Q4 / Q8 (Q2^n) for 4 / 8 bands."""
   if name == "Q2n" and bands:
     return f"Q{1 << math.ceil(math.log2(bands))}" if bands > 1 else "Q"
-  return name
+  return _LABELS.get(name, name)
+
+
+def protocol_note(rows: Sequence[dict[str, Any]]) -> str:
+  """The evaluation protocol of a table, in one line: border cut, clipping, PSNRs.
+
+  Raises:
+    ValueError: rows scored under different protocols (they cannot share a table).
+  """
+  protocols = {(r["protocol"].get("dim_cut"), r["protocol"].get("clip"))
+               for r in rows if r.get("protocol")}
+  if len(protocols) > 1:
+    raise ValueError(f"rows scored under different protocols {sorted(protocols)}")
+  if not protocols:
+    return ""
+  (dim_cut, clip), = protocols
+  cut = (f"border cut dim_cut={dim_cut} (the toolbox's I({dim_cut}:end-{dim_cut}, "
+         f"{dim_cut}:end-{dim_cut}))" if dim_cut else "no border cut (dim_cut=0)")
+  clipped = "fused clipped to [0, 2^bits]" if clip else "fused unclipped"
+  psnrs = ("; PSNR(bands) = mean over bands of 10 log10(max^2 / MSE_b) (toolbox), "
+           "PSNR(MSE) = 10 log10(max^2 / MSE over all bands)"
+           if any("PSNR" in r["indices"] for r in rows) else "")
+  return f"protocol: {cut}; {clipped}{psnrs}"
 
 
 def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -97,7 +123,8 @@ def format_table(rows: Sequence[dict[str, Any]], title: str | None = None) -> st
 
   lines = [] if title is None else [title]
   lines += [fmt(header), "  ".join("-" * w for w in widths)] + [fmt(line) for line in body]
-  return "\n".join(lines)
+  note = protocol_note(rows)  # every printed table states how it was scored
+  return "\n".join(lines + ([note] if note else []))
 
 
 def rows_to_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:

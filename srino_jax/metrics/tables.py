@@ -17,14 +17,15 @@ from srino_jax.metrics._inputs import (as_image, as_pan, as_stack, check_same_sh
                                        clip_toolbox, cut_border)
 from srino_jax.metrics.full import _d_s_core, degraded_pan, hqnr
 from srino_jax.metrics.q2n import q2n
-from srino_jax.metrics.reduced import ergas, psnr, sam, scc
+from srino_jax.metrics.reduced import ergas, psnr, psnr_mse, sam, scc
 from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["REDUCED_INDICES", "FULL_INDICES", "reduced_resolution", "full_resolution",
            "score_stack", "summarize"]
 
-# Column order of the tables; "Q2n" is Q4 / Q8 for 4 / 8 bands.
-REDUCED_INDICES = ("PSNR", "SAM", "ERGAS", "SCC", "Q2n")
+# Column order of the tables; "Q2n" is Q4 / Q8 for 4 / 8 bands. "PSNR" is the toolbox's
+# mean of per-band PSNRs, "PSNR_MSE" the PSNR of the overall MSE (`reduced.psnr_mse`).
+REDUCED_INDICES = ("PSNR", "PSNR_MSE", "SAM", "ERGAS", "SCC", "Q2n")
 FULL_INDICES = ("D_lambda_K", "D_s", "HQNR")
 
 
@@ -47,7 +48,7 @@ def reduced_resolution(fused, gt, sensor: str | Sensor, ratio: int = 4, dim_cut:
     block_size: Q2n block size and shift.
 
   Returns:
-    {"PSNR", "SAM", "ERGAS", "SCC", "Q2n"} -> float.
+    {"PSNR", "PSNR_MSE", "SAM", "ERGAS", "SCC", "Q2n"} -> float.
   """
   sensor = get_sensor(sensor)
   fused = as_image(fused, "fused", bands=sensor.bands)
@@ -59,6 +60,7 @@ def reduced_resolution(fused, gt, sensor: str | Sensor, ratio: int = 4, dim_cut:
     fused = clip_toolbox(fused, sensor)
   return {
       "PSNR": psnr(gt, fused, sensor.max_value),
+      "PSNR_MSE": psnr_mse(gt, fused, sensor.max_value),
       "SAM": sam(gt, fused),
       "ERGAS": ergas(gt, fused, ratio),
       "SCC": scc(gt, fused),
@@ -156,7 +158,7 @@ def score_stack(kind: str, fused_stack, *, sensor: str | Sensor, gt=None, ms_lr=
 
   Returns:
     {"kind", "n", "indices": tuple of names, "per_image": name -> (N,) float64 array,
-     "mean": name -> float, "std": name -> float}.
+     "mean": name -> float, "std": name -> float, "protocol": {"dim_cut", "clip"}}.
   """
   sensor = get_sensor(sensor)
   fused_stack = as_stack(fused_stack, "fused_stack", bands=sensor.bands)
@@ -192,4 +194,4 @@ def score_stack(kind: str, fused_stack, *, sensor: str | Sensor, gt=None, ms_lr=
   per_image = {name: np.array([s[name] for s in scores]) for name in names}
   mean, std = summarize(per_image, ddof)
   return {"kind": kind, "n": n, "indices": names, "per_image": per_image,
-          "mean": mean, "std": std}
+          "mean": mean, "std": std, "protocol": {"dim_cut": int(dim_cut), "clip": bool(clip)}}
