@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--reduce", action="store_true",
                  help=".mat input: fuse its Wald reduction, scored against the original MS")
   p.add_argument("--limit", type=cli.positive_int, help="fuse only the first N scenes of an .h5")
-  p.add_argument("--num-samples", type=cli.positive_int, default=1,
-                 help="K samples per scene (vmapped)")
+  p.add_argument("--num-samples", type=cli.positive_int,
+                 help="K samples per scene (vmapped; the output is their mean, sr_std their "
+                 "spread; default: the run's config.diffusion.num_samples)")
   p.add_argument("--steps", type=cli.positive_int, help="DDIM steps (default: the run's "
                  "config.diffusion.sample_steps)")
   p.add_argument("--eta", type=_eta, help="DDIM eta >= 0 (default: the run's; 0 = "
@@ -148,22 +149,23 @@ def _main(args) -> int:
     for i in range(n):
       cli.check_writable(os.path.join(args.png, f"scene_{i:03d}.png"), args.overwrite)
   params = inference.load_params(run)
+  k = args.num_samples or run.sampling.num_samples  # K: the flag, else the run's default
   t0 = time.perf_counter()
   # A signal during compilation or sampling stops between sampler calls, never inside JAX.
   with cli.deferred_signals():
-    fuse = inference.make_fuser(run, params, args.num_samples, args.steps, args.eta)
+    fuse = inference.make_fuser(run, params, k, args.steps, args.eta)
     mean, std = inference.fuse_scenes(fuse, data, jax.random.key(args.seed), args.batch_size,
                                       progress=True)
   if not np.all(np.isfinite(mean)):
     raise CheckpointError(f"the model's output holds {int(np.sum(~np.isfinite(mean)))} "
                           f"NaN/Inf values: nothing written", "Check the run's training logs.")
   seconds = (time.perf_counter() - t0) / n
-  out = {"sr": mean, **({"sr_std": std} if args.num_samples > 1 else {})}
+  out = {"sr": mean, **({"sr_std": std} if k > 1 else {})}
   # Digital numbers here: the writer's "unit" check (max <= 1.5) would refuse a model whose
   # output overshoots, after all the sampling.
   out = {k: sensor.to_dn(v) for k, v in out.items()}
   write_pancollection(args.output, out, sensor, units="dn", overwrite=args.overwrite,
-                      extra={"source": os.path.abspath(args.input), "samples": args.num_samples})
+                      extra={"source": os.path.abspath(args.input), "samples": k})
   print(f"wrote {args.output} ({n} scenes, {seconds:.2f} s per scene)")
   if not args.no_table:
     # Learned baselines (PNN, FusionNet) trained in the same run folder join the table.

@@ -69,6 +69,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.diffusion.residual_scale = 1.0    # paper: diffuse X0 = H - L itself (scale 1)
   config.diffusion.sample_steps = 25       # paper: 25-step DDIM
   config.diffusion.eta = 0.0
+  config.diffusion.num_samples = 1         # K samples averaged per scene (paper: one)
 
   config.optim = ml_collections.ConfigDict()
   config.optim.learning_rate = 4e-5        # paper

@@ -51,7 +51,7 @@ class Fuser:
     return dataclasses.replace(self, params=params)
 
 
-def make_fuser(run: Run, params: Any, num_samples: int = 1, steps: int | None = None,
+def make_fuser(run: Run, params: Any, num_samples: int | None = None, steps: int | None = None,
                eta: float | None = None, on_step: Callable[[int], Any] | None = None) -> Fuser:
   """`fuse(scenes, keys) -> (mean, std)`: the run's stage (`run.stage`) fusing a batch.
 
@@ -62,8 +62,8 @@ def make_fuser(run: Run, params: Any, num_samples: int = 1, steps: int | None = 
   Args:
     run: the run (its ModelConfig, its stage and default sampling settings).
     params: the stage's parameters (a jit argument, not a compiled-in constant).
-    num_samples: K samples per scene, summarised by their mean and std.
-    steps, eta: DDIM settings (default: the run's `sampling`).
+    num_samples, steps, eta: K samples per scene (summarised by their mean and std) and the
+      DDIM settings; default: the run's `sampling`.
     on_step: host callback `on_step(i)` after DDIM step i (fires once per scene, sample
       and step, in any order under the vmap: make it idempotent and monotone). A sampler
       with a callback is not kept in JAX's persistent compilation cache.
@@ -79,9 +79,9 @@ def make_fuser(run: Run, params: Any, num_samples: int = 1, steps: int | None = 
   record = get_stage(run.stage)
   if record.fuse is None:
     raise ValueError(f"stage {record.name!r} has no fusion: load a stage that fuses")
-  if int(num_samples) < 1:
-    raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-  k = int(num_samples)
+  k = int(run.sampling.num_samples if num_samples is None else num_samples)
+  if k < 1:
+    raise ValueError(f"num_samples must be >= 1, got {k}")
   steps = int(run.sampling.steps if steps is None else steps)
   eta = float(run.sampling.eta if eta is None else eta)
   cfg, kw = run.model, ({} if on_step is None else {"on_step": on_step})

@@ -68,10 +68,12 @@ class Sampling:
   Attributes:
     steps: DDIM steps.
     eta: DDIM stochasticity (0 = deterministic given x_T).
+    num_samples: K samples per scene; the fusion is their mean.
   """
 
   steps: int
   eta: float
+  num_samples: int = 1
 
 
 def model_config(config: ConfigDict) -> ModelConfig:
@@ -110,6 +112,7 @@ def upgrade_config(raw: dict) -> dict:
                        ("holdout_side", "bottom"), ("augment", False),
                        ("holdout_test", 0.0)):  # version 1 validated on the whole block
     data.setdefault(field, value)
+  raw["diffusion"].setdefault("num_samples", 1)
   train = raw.setdefault("train", {})
   train.setdefault("baselines", "")
   train.setdefault("ema_decay", 0.0)  # no EMA before issue 16
@@ -167,7 +170,8 @@ class Run:
                sources=parse_sources(d.sources, d.realdata),
                holdout=HoldOut(float(d.holdout), d.holdout_side, float(d.holdout_test)),
                sampling=Sampling(int(config.diffusion.sample_steps),
-                                 float(config.diffusion.eta)),
+                                 float(config.diffusion.eta),
+                                 int(config.diffusion.num_samples)),
                ema=(EmaSettings(float(config.train.ema_decay), int(config.train.ema_start))
                     if float(config.train.ema_decay) != 0.0 else None),
                version=int(config.version))
