@@ -4,7 +4,9 @@
   python sample.py --workdir runs/demo --input scene.mat --reduce --output sr.h5 --png quicklooks
 
 Writes a PanCollection-style h5 with key `sr` (N x C x H x W, digital numbers) and, with
---num-samples K > 1, `sr_std` (per-pixel standard deviation over the K samples); prints the
+--num-samples K > 1, `sr_std` (per-pixel standard deviation over the K samples) and, when
+the run was calibrated for these settings (python -m srino_jax.calibrate), `sr_err90`: the
+calibrated 90 % error bar (attributes err90_nominal_coverage, err90_scale); prints the
 quality table (reduced resolution when the input has `gt`, full resolution otherwise) with
 the classical baselines beside SRINO.
 
@@ -25,6 +27,7 @@ from srino_jax import baselines, cli, inference, metrics, quicklook, sensors
 from srino_jax.data.pancollection import write_pancollection
 from srino_jax.errors import CheckpointError, InputError, UsageError
 from srino_jax.model import GUIDANCE_MODES
+from srino_jax.training.calibration import scale_for
 from srino_jax.training.run import WEIGHTS
 
 PROG = "python sample.py"
@@ -161,11 +164,16 @@ def _main(args) -> int:
                           f"NaN/Inf values: nothing written", "Check the run's training logs.")
   seconds = (time.perf_counter() - t0) / n
   out = {"sr": mean, **({"sr_std": std} if k > 1 else {})}
+  extra = {"source": os.path.abspath(args.input), "samples": k}
+  scale = (scale_for(run, 0.9, k, args.steps, args.eta) if k > 1 else None)
+  if scale is not None:  # python -m srino_jax.calibrate measured it for these settings
+    out["sr_err90"] = scale * std
+    extra.update(err90_nominal_coverage=0.9, err90_scale=scale)
   # Digital numbers here: the writer's "unit" check (max <= 1.5) would refuse a model whose
   # output overshoots, after all the sampling.
   out = {k: sensor.to_dn(v) for k, v in out.items()}
   write_pancollection(args.output, out, sensor, units="dn", overwrite=args.overwrite,
-                      extra={"source": os.path.abspath(args.input), "samples": k})
+                      extra=extra)
   print(f"wrote {args.output} ({n} scenes, {seconds:.2f} s per scene)")
   if not args.no_table:
     # Learned baselines (PNN, FusionNet) trained in the same run folder join the table.

@@ -15,8 +15,9 @@ from srino_jax.sensors import Sensor, get_sensor
 
 __all__ = ["IMAGE_KEYS", "INPUT_KEYS", "validate_shapes", "check_finite", "require_file"]
 
-# sr: a fused output; sr_std: the per-pixel spread of several samples (sample.py).
-IMAGE_KEYS = ("gt", "ms", "lms", "pan", "sr", "sr_std")
+# sr: a fused output; sr_std: the per-pixel spread of several samples (sample.py); sr_err90:
+# that spread calibrated into a 90 % error bar (python -m srino_jax.calibrate).
+IMAGE_KEYS = ("gt", "ms", "lms", "pan", "sr", "sr_std", "sr_err90")
 INPUT_KEYS = ("ms", "lms", "pan")  # what a fusion method needs
 _HINT = "Check the file: a PanCollection set holds NCHW datasets gt, ms, lms, pan."
 
@@ -76,7 +77,7 @@ def validate_shapes(shapes: Mapping[str, Sequence[int]], sensor: str | Sensor, w
   if "ms" in nhwc and (nhwc["ms"][1] * r, nhwc["ms"][2] * r) != grid:
     raise _bad(f"{where}: key 'pan' is {grid[0]} x {grid[1]}, not ratio {r} times the "
                f"ms size {nhwc['ms'][1]} x {nhwc['ms'][2]}")
-  for key in ("lms", "gt", "sr", "sr_std"):
+  for key in ("lms", "gt", "sr", "sr_std", "sr_err90"):
     if key in nhwc and nhwc[key][1:3] != grid:
       raise _bad(f"{where}: key '{key}' is {nhwc[key][1]} x {nhwc[key][2]}, not on the "
                  f"PAN grid {grid[0]} x {grid[1]} ({grid_name})")
