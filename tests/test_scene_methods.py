@@ -137,3 +137,23 @@ def test_memory_and_time_estimates_follow_the_runs_model():
   assert one.bytes_per_pixel == methods._SRINO_BYTES_PER_WIDTH * 8
   assert four.bytes_per_pixel == 4 * one.bytes_per_pixel
   assert four.seconds_per_pixel == 2 * one.seconds_per_pixel
+
+
+def test_the_std_file_is_the_calibrated_bar_when_the_run_has_one(pair, stand_in, tmp_path,
+                                                                 monkeypatch):
+  """A run calibrated for this sampler (python -m srino_jax.calibrate): the second file is
+  scale x the spread and its tags say so, with the nominal coverage; else the raw std."""
+  from srino_jax.training import calibration
+  stand_in.predict = staticmethod(lambda x_t, x0_prev, lms: 0.5 * x_t)
+  raw = methods.srino_method(_run(0.5), None, num_samples=2, steps=2)
+  _fuse(pair, raw, tmp_path / "raw.tif")
+  monkeypatch.setattr(calibration, "scale_for", lambda run, level, k, steps=None, eta=None:
+                      3.0 if (level, k, steps) == (0.9, 2, 2) else None)
+  bar = methods.srino_method(_run(0.5), None, num_samples=2, steps=2)
+  _fuse(pair, bar, tmp_path / "bar.tif")
+  with rasterio.open(tmp_path / "raw_std.tif") as a, \
+      rasterio.open(tmp_path / "bar_std.tif") as b:
+    np.testing.assert_allclose(b.read(), 3.0 * a.read(), rtol=1e-5)
+    assert "not calibrated" in a.tags()["SRINO_SPREAD"]
+    assert b.tags()["SRINO_NOMINAL_COVERAGE"] == "0.9"
+    assert "calibrated" in b.tags()["SRINO_SPREAD"]

@@ -132,7 +132,8 @@ def fuse_pair(pair: geotiff.ScenePair, method: SceneMethod, plan: Plan, output,
   with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(pair.pan_path) as pan_src, \
       rasterio.open(pair.ms_path) as ms_src, \
       SceneWriter(output, dtype=dtype or pair.dtype, nodata=nodata, **common) as out, \
-      (SceneWriter(outputs[-1], dtype="float32", nodata=None, **common) if has_std
+      (SceneWriter(outputs[-1], dtype="float32", nodata=None,
+                   **{**common, "tags": {**tags, **method.spread_tags}}) if has_std
        else contextlib.nullcontext()) as out_std, \
       tqdm.tqdm(total=n_tiles, desc=f"{method.name} tiles", unit="tile",
                 disable=not progress or by_steps) as bar, \

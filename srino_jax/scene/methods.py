@@ -93,6 +93,8 @@ class SceneMethod:
     ratios: supported ratios (None: any power of two).
     samples: K samples per pixel (std is returned when K > 1).
     step_progress: the callback that shows progress over sampling steps (SRINO), or None.
+    spread_tags: GeoTIFF tags of the second output (K > 1): what its values are (the raw
+      std of the K samples, or that std calibrated into an error bar of a nominal level).
   """
 
   name: str
@@ -104,6 +106,7 @@ class SceneMethod:
   ratios: tuple[int, ...] | None = None
   samples: int = 1
   step_progress: StepProgress | None = None
+  spread_tags: dict = dataclasses.field(default_factory=dict)
 
   def check_ratio(self, ratio: int, where: str) -> None:
     ok = (ratio in self.ratios if self.ratios else ratio >= 2 and not ratio & (ratio - 1))
@@ -152,6 +155,7 @@ def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: i
   the same noise at every pixel."""
   import jax
   from srino_jax import inference
+  from srino_jax.training.calibration import scale_for
   trained = run.sensor
   sensor = trained if sensor is None else get_sensor(sensor)
   if sensor.bands != trained.bands:
@@ -176,11 +180,21 @@ def srino_method(run, params, sensor: str | Sensor | None = None, num_samples: i
             for k, v in (("ms", ms), ("lms", lms), ("pan", pan))}
     data["origin"] = np.asarray([origin], np.int32)
     mean, std = inference.fuse_scenes(fuser, data, key)
-    return sensor.to_dn(mean[0]), (sensor.to_dn(std[0]) if num_samples > 1 else None)
+    return sensor.to_dn(mean[0]), (sensor.to_dn(spread * std[0]) if num_samples > 1 else None)
+
+  # The std file: calibrated into a 90 % error bar when the run was calibrated for exactly
+  # this sampler (python -m srino_jax.calibrate), else the raw spread, and says which.
+  scale = scale_for(run, 0.9, num_samples, steps) if num_samples > 1 else None
+  spread = 1.0 if scale is None else scale
+  tags = ({"SRINO_SPREAD": f"std of the {num_samples} samples (DN), not calibrated"}
+          if scale is None else
+          {"SRINO_SPREAD": "calibrated error bar (DN): |fused - truth| <= value",
+           "SRINO_NOMINAL_COVERAGE": 0.9, "SRINO_SPREAD_SCALE": scale})
 
   width = run.model.width
   return SceneMethod(
       "srino", fuse, sensor, halo=0,
       bytes_per_pixel=_SRINO_BYTES_PER_WIDTH * width * num_samples,
       seconds_per_pixel=_SRINO_SECONDS_PER_WIDTH_STEP * width * n_steps * num_samples,
-      ratios=(sensor.ratio,), samples=num_samples, step_progress=progress)
+      ratios=(sensor.ratio,), samples=num_samples, step_progress=progress,
+      spread_tags=tags if num_samples > 1 else {})
