@@ -141,7 +141,23 @@ def study(args) -> dict:
   out["chosen"] = {"ema_decay": decay, **chosen, "valid": {k: top[k] for k in ("Q2n", "SAM")},
                    "test": test_chosen}
   out["paper_sampler_test"] = test_default
+  out["classical_test"] = classical_on_test(run)
   return out
+
+
+def classical_on_test(run: Run) -> list[dict]:
+  """Every classical method on the test data (mean over scenes of Q2n, SAM, PSNR, ERGAS)."""
+  from srino_jax import baselines
+  per_method = {}
+  for name, data, sensor in _data(run)["test"]:
+    dn = {k: sensor.to_dn(v) for k, v in data.items()}
+    for row in metrics.evaluate_methods(dn, sensor, baselines.available_methods(), clip=True):
+      per_method.setdefault(row["method"], []).append(
+          {i: row["mean"][i] for i in ("Q2n", "SAM", "PSNR", "ERGAS")} | {"scene": name})
+  return [{"method": m, **{i: float(np.mean([r[i] for r in rows])) for i in
+                           ("Q2n", "SAM", "PSNR", "ERGAS")},
+           "per_scene": {r["scene"]: {i: r[i] for i in ("Q2n", "SAM")} for r in rows}}
+          for m, rows in per_method.items()]
 
 
 def _markdown(res, command, seconds) -> str:
@@ -166,7 +182,10 @@ def _markdown(res, command, seconds) -> str:
               f"| chosen | {c['test']['Q2n']:.4f} | {c['test']['SAM']:.3f} | "
               f"{c['test']['PSNR']:.3f} | {c['test']['ERGAS']:.3f} |",
               f"| paper sampler (same run, online) | {p['Q2n']:.4f} | {p['SAM']:.3f} | "
-              f"{p['PSNR']:.3f} | {p['ERGAS']:.3f} |", ""]
+              f"{p['PSNR']:.3f} | {p['ERGAS']:.3f} |"]
+    lines += [f"| {r['method']} | {r['Q2n']:.4f} | {r['SAM']:.3f} | {r['PSNR']:.3f} | "
+              f"{r['ERGAS']:.3f} |" for r in res.get("classical_test", [])]
+    lines.append("")
   return "\n".join(lines)
 
 
@@ -183,6 +202,8 @@ def main(argv=None) -> int:
   p.add_argument("--no-train", action="store_true", help="evaluate the trained workdirs only")
   p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                  help="a config override for every run, e.g. train.stage1_steps=20 (repeat)")
+  p.add_argument("--add-classical", action="store_true", help="only add the classical "
+                 "methods' test scores to an existing result file (its chosen run's data)")
   p.add_argument("--grid", choices=tuple(GRIDS), default="full",
                  help="the settings tried (quick: a smoke test)")
   p.add_argument("--out", default=None, help="output path without extension (default "
@@ -191,12 +212,19 @@ def main(argv=None) -> int:
   if args.config == "real4" and not pathlib.Path(args.realdata).is_dir():
     print(f"[skipped] no real-data folder {args.realdata}")
     return 0
-  t0 = time.perf_counter()
-  res = study(args)
-  seconds = time.perf_counter() - t0
-  command = "python benchmarks/sampler_study.py " + " ".join(
-      argv if argv is not None else sys.argv[1:])
   out = args.out or str(ROOT / "benchmarks" / "results" / f"sampler_study_{args.config}")
+  if args.add_classical:
+    with open(out + ".json", encoding="utf-8") as f:
+      res = json.load(f)
+    chosen = res["decays"][f"{res['chosen']['ema_decay']:g}"]["workdir"]
+    res["classical_test"] = classical_on_test(Run.load(chosen))
+    command, seconds = res.pop("command"), res.pop("seconds")
+  else:
+    t0 = time.perf_counter()
+    res = study(args)
+    seconds = time.perf_counter() - t0
+    command = "python benchmarks/sampler_study.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
   write_text_atomic(out + ".json", json.dumps({"command": command, "seconds": seconds, **res},
                                               indent=1))
   text = _markdown(res, command, seconds)
