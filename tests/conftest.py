@@ -47,6 +47,20 @@ def as_run(config, workdir=""):
   return Run.from_config(config, str(workdir))
 
 
+def with_sources(config, sources, **data):
+  """A copy of a run's ConfigDict training on `sources` (config.data.sources entries), with
+  other config.data fields set from `data`."""
+  import copy
+
+  import ml_collections
+  config = copy.deepcopy(config)
+  config.unlock()
+  config.data.sources = ml_collections.ConfigDict(sources)
+  for k, v in data.items():
+    config.data[k] = v
+  return config
+
+
 def with_overrides(config, *overrides):
   """A copy of a run's ConfigDict with "a.b=v" overrides applied."""
   import copy

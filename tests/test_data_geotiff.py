@@ -11,6 +11,7 @@ from rasterio.transform import Affine  # noqa: E402
 
 from srino_jax.data.geotiff import read_geotiff_pair, write_geotiff  # noqa: E402
 from srino_jax.data import geotiff  # noqa: E402
+from _geotiff_pair import tif_pair as _pair, write_tif as _write  # noqa: E402
 
 
 def _scene(h=16, bands=4, seed=0):
@@ -49,18 +50,8 @@ def test_geotiff_pair_round_trip_keeps_georeferencing(tmp_path):
                                                          "pan.tif"]
 
 
-def _write(path, bands_hwc, transform, crs="EPSG:32616", dtype="uint16", nodata=None):
-  profile = {"crs": crs, "transform": transform, "nodata": nodata}
-  return str(geotiff.write_geotiff(path, bands_hwc, profile, dtype=dtype))
 
 
-def _pair(tmp_path, pan_px=1.0, ms_px=4.0, crs_ms="EPSG:32633", ms_bands=4, ms_offset=0.0):
-  rng = np.random.default_rng(0)
-  pan = _write(tmp_path / "pan.tif", rng.integers(1, 2000, (64, 64, 1)),
-               Affine(pan_px, 0, 500000, 0, -pan_px, 4000000), "EPSG:32633")
-  ms = _write(tmp_path / "ms.tif", rng.integers(1, 2000, (16, 16, ms_bands)),
-              Affine(ms_px, 0, 500000 + ms_offset, 0, -ms_px, 4000000), crs_ms)
-  return pan, ms
 
 
 def test_crs_mismatch_names_both_files(tmp_path):

@@ -10,20 +10,9 @@ import pytest
 from srino_jax.data.pancollection import (PanCollectionFile, read_pancollection,
                                           write_pancollection)
 from srino_jax.sensors import get_sensor
+from _pancollection_arrays import arrays_dn as _arrays_dn
 
 
-def _arrays_dn(n, bands, size, max_value, seed=0, gt=True):
-  """Random NHWC digital-number arrays of a consistent PanCollection set."""
-  rng = np.random.default_rng(seed)
-  r = 4
-  out = {
-      "ms": rng.uniform(0, max_value, (n, size // r, size // r, bands)),
-      "lms": rng.uniform(0, max_value, (n, size, size, bands)),
-      "pan": rng.uniform(0, max_value, (n, size, size, 1)),
-  }
-  if gt:
-    out["gt"] = rng.uniform(0, max_value, (n, size, size, bands))
-  return {k: np.round(v).astype(np.float32) for k, v in out.items()}
 
 
 @pytest.mark.parametrize("sensor_name", ["wv3", "qb", "gf2"])

@@ -17,6 +17,7 @@ from srino_jax.data.products import read_mat_scene  # noqa: E402
 from srino_jax.scene import export, fuse, memory, methods  # noqa: E402
 
 from conftest import as_run, paper_config  # noqa: E402
+from _geotiff_pair import tif_pair as _tif_pair  # noqa: E402
 
 REAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
@@ -148,18 +149,8 @@ def test_cli_srino_path_with_samples_and_mat_export(ikonos_pair, tiny_srino, tmp
                    str(tmp_path / "c.tif"), "--method", "gsa", "--num-samples", "2"]) == 2
 
 
-def _write_tif(path, bands_hwc, transform, crs="EPSG:32616", dtype="uint16", nodata=None):
-  profile = {"crs": crs, "transform": transform, "nodata": nodata}
-  return str(geotiff.write_geotiff(path, bands_hwc, profile, dtype=dtype))
 
 
-def _tif_pair(tmp_path, pan_px=1.0, ms_px=4.0, crs_ms="EPSG:32633", ms_bands=4, ms_offset=0.0):
-  rng = np.random.default_rng(0)
-  pan = _write_tif(tmp_path / "pan.tif", rng.integers(1, 2000, (64, 64, 1)),
-                   Affine(pan_px, 0, 500000, 0, -pan_px, 4000000), "EPSG:32633")
-  ms = _write_tif(tmp_path / "ms.tif", rng.integers(1, 2000, (16, 16, ms_bands)),
-                  Affine(ms_px, 0, 500000 + ms_offset, 0, -ms_px, 4000000), crs_ms)
-  return pan, ms
 
 
 def test_failure_mid_write_leaves_no_partial_file(tmp_path):

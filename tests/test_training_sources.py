@@ -9,16 +9,9 @@ import pytest
 from srino_jax.training import configfile, datasets
 from srino_jax.training.sources import Source
 
-from conftest import REPO, as_run
+from conftest import REPO, as_run, with_sources as _with_sources
 
 
-def _with_sources(config, sources, **data):
-  config = copy.deepcopy(config)
-  config.unlock()
-  config.data.sources = ml_collections.ConfigDict(sources)
-  for k, v in data.items():
-    config.data[k] = v
-  return config
 
 
 def test_bad_source_entries_are_named(tiny_run):
