@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 
 rasterio = pytest.importorskip("rasterio")
-from rasterio.transform import Affine  # noqa: E402
 
 from srino_jax import baselines  # noqa: E402
 from srino_jax.scene import __main__ as cli, methods  # noqa: E402
-from srino_jax.data import geotiff  # noqa: E402
 from _geotiff_pair import tif_pair as _pair, write_tif as _write  # noqa: E402
 
 

@@ -6,7 +6,6 @@ import copy
 import pathlib
 import shutil
 
-import ml_collections
 import numpy as np
 import pytest
 

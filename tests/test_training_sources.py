@@ -1,9 +1,7 @@
 """srino_jax.training.sources: config.data.sources parsed into Source records, bad entries named,
 optional real sources left out (with a warning) when their scene is absent."""
 
-import copy
 
-import ml_collections
 import pytest
 
 from srino_jax.training import configfile, datasets
