@@ -147,7 +147,7 @@ def _main(args) -> int:
   n = len(data["pan"])
   if not args.no_table:
     _check_table(args, data, sensor)
-  cli.check_writable(args.output, args.overwrite)
+  cli.check_writable(args.output, args.overwrite, inputs={"--input": args.input})
   if args.png:
     for i in range(n):
       cli.check_writable(os.path.join(args.png, f"scene_{i:03d}.png"), args.overwrite)
@@ -172,8 +172,11 @@ def _main(args) -> int:
   # Digital numbers here: the writer's "unit" check (max <= 1.5) would refuse a model whose
   # output overshoots, after all the sampling.
   out = {k: sensor.to_dn(v) for k, v in out.items()}
-  write_pancollection(args.output, out, sensor, units="dn", overwrite=args.overwrite,
-                      extra=extra)
+  # Deferred: a signal while h5py writes is recorded (not raised inside one of its
+  # callbacks, which would swallow it) and stops the write before the file is published.
+  with cli.deferred_signals():
+    write_pancollection(args.output, out, sensor, units="dn", overwrite=args.overwrite,
+                        extra=extra)
   print(f"wrote {args.output} ({n} scenes, {seconds:.2f} s per scene)")
   if not args.no_table:
     # Learned baselines (PNN, FusionNet) trained in the same run folder join the table.

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import pathlib
 import sys
 import tempfile
@@ -189,13 +190,27 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
         flush=True)
 
 
-def check_writable(path, overwrite: bool = False, flag: str = "--overwrite") -> pathlib.Path:
+def _same_file(a, b) -> bool:
+  """Whether two paths name one file (resolved links and relative parts; hard links too)."""
+  a, b = pathlib.Path(a), pathlib.Path(b)
+  if a.resolve() == b.resolve():
+    return True
+  try:
+    return a.exists() and b.exists() and os.path.samefile(a, b)
+  except OSError:
+    return False
+
+
+def check_writable(path, overwrite: bool = False, flag: str = "--overwrite",
+                   inputs: dict | None = None) -> pathlib.Path:
   """Checks, before any work, that `path` can be written.
 
   Args:
     path: the output file.
     overwrite: an existing file may be replaced.
     flag: the option named in the message that allows replacing.
+    inputs: {flag: path} of the command's inputs: the output may be none of them, even
+      with --overwrite (it would destroy the input).
 
   Returns:
     `path` as a pathlib.Path.
@@ -206,6 +221,10 @@ def check_writable(path, overwrite: bool = False, flag: str = "--overwrite") -> 
       there (permissions, read-only file system, ...).
   """
   path = pathlib.Path(path)
+  for name, src in (inputs or {}).items():
+    if src is not None and _same_file(path, src):
+      raise UsageError(f"the output {path} is the input {name} {src}: writing it would "
+                       "destroy the input", "Choose another output path.")
   if path.is_dir():
     raise OutputExistsError(f"{path} is a folder, expected a file name",
                             "Give a file path.", file=path)

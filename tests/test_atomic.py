@@ -58,3 +58,51 @@ def test_signal_during_a_write_leaves_no_temp(tmp_path, sig, via_cli, want):
   else:
     assert proc.returncode != 0  # library use: the exception ends the program
   assert _listing(tmp_path) == ["out.txt"] and target.read_text() == "old output"
+
+
+# ------------------------------------------------------------------ publishing (issue 18)
+
+def test_without_overwrite_a_file_that_appeared_meanwhile_is_never_replaced(tmp_path):
+  from srino_jax.atomic import atomic_output
+  from srino_jax.errors import OutputExistsError
+  out = tmp_path / "out.h5"
+  with pytest.raises(OutputExistsError, match="appeared while this run was writing it"):
+    with atomic_output(out, overwrite=False) as tmp:
+      open(tmp, "w").write("mine")
+      out.write_text("the other run's")  # another run finished first
+  assert out.read_text() == "the other run's" and _listing(tmp_path) == ["out.h5"]
+  with atomic_output(out, overwrite=True) as tmp:  # --overwrite: replaced, as asked
+    open(tmp, "w").write("mine")
+  assert out.read_text() == "mine"
+  with atomic_output(tmp_path / "new.h5", overwrite=False) as tmp:  # absent: published
+    open(tmp, "w").write("new")
+  assert (tmp_path / "new.h5").read_text() == "new"
+  assert _listing(tmp_path) == ["new.h5", "out.h5"]
+
+
+def test_a_signal_recorded_while_writing_stops_before_publishing(tmp_path):
+  """A signal swallowed by a library callback (or deferred) is recorded; the check right
+  before publishing raises it: the old output stays, no temp file is left."""
+  from srino_jax import signals
+  from srino_jax.atomic import atomic_output
+  from srino_jax.errors import Interrupted
+  out = tmp_path / "out.h5"
+  out.write_text("old")
+  with pytest.raises(Interrupted):
+    with signals.deferred_signals(), atomic_output(out) as tmp:
+      open(tmp, "w").write("new")
+      signals._Deferral.pending = signal.SIGTERM  # what _on_signal records
+  assert out.read_text() == "old" and _listing(tmp_path) == ["out.h5"]
+
+
+def test_temp_files_of_dead_processes_are_removed_by_the_next_write(tmp_path):
+  from srino_jax.atomic import write_text_atomic
+  dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                        capture_output=True, text=True).stdout.strip()
+  stale = tmp_path / f".out.json.srino-{dead}.x1y2.tmp"
+  live = tmp_path / f".out.json.srino-{os.getppid()}.a1b2.tmp"  # a running process's
+  other = tmp_path / ".other.json.srino-1.zz.tmp"  # another output's: not this write's
+  for p in (stale, live, other):
+    p.write_text("partial")
+  write_text_atomic(tmp_path / "out.json", "{}")
+  assert not stale.exists() and live.exists() and other.exists()

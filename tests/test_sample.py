@@ -217,3 +217,15 @@ def test_ema_weights_of_a_run_without_them_are_one_error(run_dir, small_input, t
   code, _, err = _sample(["--workdir", run_dir, "--input", small_input, "--output", out,
                           "--no-table"], capsys)
   assert code == 0, err
+
+
+def test_the_output_may_not_be_the_input(run_dir, small_input, capsys, no_work):
+  """--output equal to --input (even through another spelling of the path) is refused
+  before any work, with --overwrite too: writing it would destroy the input."""
+  before = open(small_input, "rb").read()
+  same = os.path.join(os.path.dirname(small_input), ".", os.path.basename(small_input))
+  code, _, err = _sample(["--workdir", run_dir, "--input", small_input, "--output", same,
+                          "--overwrite", "--no-table"], capsys)
+  assert code == 2
+  one_error(err, "is the input --input", "Choose another output path")
+  assert open(small_input, "rb").read() == before

@@ -114,3 +114,41 @@ def test_existing_output_refused_and_kept(tmp_path, capsys):
   assert out.read_bytes() == b"keep me"
   rc, _ = _run(tmp_path, pan, ms, "--method", "exp", "--overwrite")
   assert rc == 0 and out.read_bytes() != b"keep me"
+
+
+def test_an_output_equal_to_an_input_is_refused_and_the_input_kept(tmp_path, capsys):
+  pan, ms = _pair(tmp_path)
+  before = open(pan, "rb").read()
+  for flag, target in (("--pan", pan), ("--ms", ms)):
+    rc = cli.main(["--pan", pan, "--ms", ms, "--output", target, "--method", "exp",
+                   "--overwrite", "--no-progress"])
+    assert rc == 2
+    assert f"is the input {flag}" in capsys.readouterr().err
+  assert open(pan, "rb").read() == before
+
+
+def test_a_signal_stops_a_classical_fusion_between_tiles(tmp_path, monkeypatch):
+  """A deferred SIGTERM stops the tile loop at the next tile (not after the last one), the
+  output is not written (exit 143)."""
+  from srino_jax import signals
+  from srino_jax.scene import methods
+  pan, ms = _pair(tmp_path)
+  real = methods.classical_method
+  fused = []
+
+  def counting(name, sensor):
+    method = real(name, sensor)
+
+    def fuse(*a):
+      fused.append(1)
+      if len(fused) == 2:
+        signals._Deferral.pending = 15  # as the handler records a SIGTERM
+      return method.fuse(*a)
+    return methods.SceneMethod(**{**method.__dict__, "fuse": fuse})
+
+  monkeypatch.setattr(methods, "classical_method", counting)
+  out = tmp_path / "out.tif"
+  rc = cli.main(["--pan", pan, "--ms", ms, "--output", str(out), "--method", "exp",
+                 "--tile", "16", "--overlap", "0", "--no-progress"])
+  assert rc == 143 and not out.exists() and len(fused) == 2  # of 16 tiles
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["ms.tif", "pan.tif"]

@@ -302,6 +302,6 @@ def write_geotiff(path, img, profile_like: dict, dtype=None, overwrite: bool = F
     profile["nodata"] = float(profile["nodata"])
   for key in ("blockxsize", "blockysize", "tiled"):  # the source's tiling may not fit
     profile.pop(key, None)
-  with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+  with atomic_output(path, overwrite) as tmp, rasterio.open(tmp, "w", **profile) as dst:
     dst.write(np.moveaxis(img.astype(dtype), -1, 0))
   return path

@@ -136,7 +136,7 @@ def _main(args) -> int:
   except ValueError as e:
     raise UsageError(f"--max-memory: {e}") from None
   for out in _outputs(args):  # before reading anything or loading a model
-    cli.check_writable(out, args.overwrite)
+    cli.check_writable(out, args.overwrite, inputs={"--pan": args.pan, "--ms": args.ms})
   with cli.reading():  # the readers name the files in their messages
     pair = geotiff.open_pair(args.pan, args.ms, bands=args.bands, nodata=args.nodata)
   method = build_method(args, pair)

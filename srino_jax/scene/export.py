@@ -66,7 +66,7 @@ def write_toolbox_mat(path, ms_lr, lms, pan, fused, sensor: str | Sensor, ratio:
     out["I_GT"] = f64(gt)
   if std is not None:
     out["I_SR_std"] = f64(std)
-  with atomic_output(path) as tmp:
+  with atomic_output(path, overwrite) as tmp:
     scipy.io.savemat(tmp, out, do_compression=True)
   return path
 

@@ -20,6 +20,7 @@ import tqdm
 
 from srino_jax.data import geotiff
 from srino_jax.scene import tiling
+from srino_jax.signals import check_interrupted
 from srino_jax.scene.memory import Plan
 from srino_jax.scene.methods import SceneMethod
 from srino_jax.scene.writer import SceneWriter, check_outputs, std_path
@@ -125,7 +126,7 @@ def fuse_pair(pair: geotiff.ScenePair, method: SceneMethod, plan: Plan, output,
   tags = {"SRINO_METHOD": method.name, "SRINO_PAN": pair.pan_path, "SRINO_MS": pair.ms_path,
           "SRINO_SAMPLES": method.samples, "SRINO_TILES": n_tiles}
   common = dict(height=H, width=W, count=c, crs=pair.crs, transform=pair.transform,
-                descriptions=pair.descriptions, cog=cog, tags=tags)
+                descriptions=pair.descriptions, cog=cog, tags=tags, overwrite=overwrite)
   t0 = time.perf_counter()
   # GDAL keeps written blocks in its cache (default 5% of RAM) until it is full: cap it so
   # the output does not pile up in memory on a large scene.
@@ -143,6 +144,7 @@ def fuse_pair(pair: geotiff.ScenePair, method: SceneMethod, plan: Plan, output,
       bands.begin_row(ri)
       wy = tiling.tile_weights(row_starts, ri, th, H)
       for ci, x0 in enumerate(col_starts):
+        check_interrupted()  # a deferred Ctrl-C / SIGTERM stops between tiles
         mean, std, valid = fuse_window(pair, method, pan_src, ms_src, (y0, y0 + th),
                                        (x0, x0 + tw), halo)
         stack = [mean] + ([std] if has_std else []) + [valid[..., None].astype(np.float64)]

@@ -16,7 +16,7 @@ import tempfile
 
 import numpy as np
 
-from srino_jax.atomic import atomic_output
+from srino_jax.atomic import atomic_output, temp_prefix
 
 __all__ = ["SceneWriter", "std_path", "to_dtype", "check_outputs"]
 
@@ -68,11 +68,14 @@ class SceneWriter(contextlib.AbstractContextManager):
     descriptions: one per band.
     cog: write a Cloud-Optimized GeoTIFF with overviews (GDAL's COG driver).
     tags: metadata stored in the file (method, inputs, ...).
+    overwrite: replace an existing file at the end (False: never replace one that
+      appeared during the run; `atomic.atomic_output`).
   """
 
   def __init__(self, path, height: int, width: int, count: int, dtype: str, crs, transform,
-               nodata=None, descriptions=(), cog: bool = False, tags: dict | None = None):
-    self.path, self.cog = pathlib.Path(path), cog
+               nodata=None, descriptions=(), cog: bool = False, tags: dict | None = None,
+               overwrite: bool = False):
+    self.path, self.cog, self.overwrite = pathlib.Path(path), cog, overwrite
     self.dtype, self.nodata = dtype, nodata
     self.profile = dict(
         driver="GTiff", height=height, width=width, count=count, dtype=dtype, crs=crs,
@@ -85,10 +88,10 @@ class SceneWriter(contextlib.AbstractContextManager):
 
   def __enter__(self):
     import rasterio
-    tmp = self._stack.enter_context(atomic_output(self.path))
+    tmp = self._stack.enter_context(atomic_output(self.path, self.overwrite))
     if self.cog:  # a plain tiled GeoTIFF first, copied to COG layout at the end
       self._final_tmp = tmp
-      fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".stream.tif",
+      fd, tmp = tempfile.mkstemp(prefix=temp_prefix(self.path), suffix=".stream.tif",
                                  dir=self.path.parent)
       os.close(fd)
       self._stack.callback(lambda p=tmp: os.path.exists(p) and os.remove(p))

@@ -79,7 +79,7 @@ def write_pancollection(path, arrays: Mapping[str, np.ndarray], sensor: str | Se
     raise OutputExistsError(f"{path} exists", "Pass overwrite=True (--overwrite) to replace it.",
                             file=path)
   data = _prepare_for_write(arrays, sensor, units, path, dtype)
-  with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+  with atomic_output(path, overwrite) as tmp, h5py.File(tmp, "w") as f:
     for key in IMAGE_KEYS:
       if key in data:  # one chunk per example: training reads random examples
         f.create_dataset(key, data=data[key], chunks=(1,) + data[key].shape[1:],
