@@ -93,9 +93,9 @@ def _main(args) -> int:
   with cli.reading(config.data.root):
     loop.prepare_data(run)
   preflight.check_data(run)
-  # SIGINT/SIGTERM during training stop at the next step boundary (never inside JAX), after
-  # a checkpoint of the current step.
-  with cli.deferred_signals():
+  # One train.py per workdir; SIGINT/SIGTERM during training stop at the next step boundary
+  # (never inside JAX), after a checkpoint of the current step.
+  with run.lock(), cli.deferred_signals():
     loop.train(run, todo, progress=not args.quiet)
   print(f"trained {', '.join(todo)} in {os.path.abspath(args.workdir)}")
   return 0

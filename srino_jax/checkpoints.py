@@ -123,10 +123,20 @@ class StageCheckpoints:
     if used is not None:
       if damaged:
         mngr.reload()
+        if which == "last":  # training redoes the steps after `used`: their best/ copies
+          self._set_aside_best_after(used)  # would block saving those steps again
       return out
     raise CheckpointError(
         f"no intact checkpoint in {path}: " + "; ".join(f"step {d}: {why}" for d, why in damaged),
         f"Move {self.directory} aside to train the stage from its start.")
+
+  def _set_aside_best_after(self, step: int) -> None:
+    """Moves the best/ checkpoints of steps after `step` aside (to `damaged/best-<s>`)."""
+    later = [s for s in self._best.all_steps() if s > step]
+    for s in later:
+      self._set_aside("best", s)
+    if later:
+      self._best.reload()
 
   def _set_aside(self, which: str, step: int) -> str:
     """Moves the step folder to `<dir>/damaged/<which>-<step>[.n]`; returns the new path."""

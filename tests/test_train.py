@@ -68,6 +68,14 @@ def _no_orbax_temp(workdir):
     (["--config", "NOWHERE"], 3, ["config file", "nowhere.py does not exist"]),
     (["stray"], 2, ["unrecognized argument 'stray'"]),
     (["--config.model.width"], 2, ["--config.model.width needs a value"]),
+    # Issue 18: found before any stage trains, not at the first validation / as a NaN.
+    (["--config.diffusion.sample_steps=0"], 2, ["--config.diffusion.sample_steps", ">= 1"]),
+    (["--config.optim.learning_rate=nan"], 2, ["--config.optim.learning_rate must be a "
+                                               "finite number > 0, got nan"]),
+    (["--config.train.ema_decay=1.5"], 2, ["ema_decay must be in (0, 1)"]),
+    (["--config.data.holdout_test=1.0"], 2, ["HoldOut.test must be in [0, 1)"]),
+    (["--config.train.baselines=pnn,foo", "--stage", "all"], 2,
+     ["--config.train.baselines", "unknown stage 'foo'"]),
 ])
 def test_a_bad_start_is_one_message_and_creates_no_workdir(root, tmp_path, capsys, extra,
                                                            code, needles):
@@ -259,3 +267,36 @@ def test_train_cli_keeps_its_flags_and_lists_every_field(capsys):
   assert "width: 24" in capsys.readouterr().out
   assert train.main(["--config", DEMO, "--config.model.widht=24", "--print_config"]) == 2
   assert "unknown config fields" in capsys.readouterr().err
+
+
+def test_a_second_train_on_a_busy_workdir_is_one_message(root, tmp_path, capsys):
+  """The workdir lock: a second train.py on a workdir being trained is refused (exit 5,
+  naming the holder's pid) and writes nothing there."""
+  from conftest import as_run, REPO
+  from srino_jax.training import configfile
+  workdir = tmp_path / "run"
+  config = configfile.load_config(str(REPO / "configs" / "qb.py"), [f"data.root={root}"])
+  with as_run(config, workdir).lock():
+    before = listing(workdir)
+    got, _, err = _train(train_argv(root, workdir), capsys)
+    assert got == 5, err
+    one_error(err, "is being trained by another process", f"pid {os.getpid()}")
+    assert listing(workdir) == before
+
+
+def test_a_damaged_latest_that_is_also_the_best_is_retrained_and_saved_again(root, tmp_path,
+                                                                             capsys):
+  """Issue 18: last/4 damaged while best/4 holds the same step. Resuming from step 2 redoes
+  step 4, whose validation saves best/4 again: the old best/4 is moved aside with the
+  damaged step (it used to fail with orbax's StepAlreadyExistsError)."""
+  workdir = tmp_path / "run"
+  four = train_argv(root, workdir, "--config.train.aux_steps=4")
+  assert _train(four, capsys)[0] == 0
+  aux = workdir / "checkpoints" / "aux"
+  assert (aux / "best" / "4").is_dir()
+  _damage(aux / "last" / "4", "missing")
+  got, _, err = _train(four, capsys)
+  assert got == 0, err
+  assert "Traceback" not in err and "StepAlreadyExists" not in err
+  assert (aux / "best" / "4").is_dir() and (aux / "damaged" / "best-4").is_dir()
+  assert (aux / "last" / "4").is_dir() and (aux / "damaged" / "last-4").is_dir()

@@ -14,6 +14,7 @@ match the sensor, missing data or a workdir of another model are refused with on
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Sequence
 
@@ -59,15 +60,30 @@ def check_config(run: Run, stages: Sequence[str]) -> None:
     steps = {get_stage(s).name: run.stage_steps(s) for s in stages}  # registered, counted
   except ValueError as err:
     raise UsageError(str(err), _FIX) from None
-  bad = [(f"train.{f}", config.train[f]) for f in _POSITIVE
+  bad = [(f"train.{f}", config.train[f], 1) for f in _POSITIVE
          if f in config.train and int(config.train[f]) < 1]
-  bad += [(f"train.{s}_steps", n) for s, n in steps.items() if n < 0]
+  bad += [(f"train.{s}_steps", n, 0) for s, n in steps.items() if n < 0]
   if int(config.data.patch_size) < 1:
-    bad.append(("data.patch_size", config.data.patch_size))
+    bad.append(("data.patch_size", config.data.patch_size, 1))
+  bad += [(f"diffusion.{f}", config.diffusion[f], 1) for f in ("sample_steps", "num_samples")
+          if int(config.diffusion[f]) < 1]
   if bad:
-    name, value = bad[0]
-    raise UsageError(f"--config.{name} must be >= {0 if name.endswith('_steps') else 1}, got "
-                     f"{value}", f"Set --config.{name} to a positive number.")
+    name, value, least = bad[0]
+    raise UsageError(f"--config.{name} must be >= {least}, got {value}",
+                     f"Set --config.{name} to a positive number.")
+  # Numbers that train to a NaN (or a useless run) if they are not what they must be.
+  ranges = [("optim.learning_rate", config.optim.learning_rate, "a finite number > 0",
+             lambda v: math.isfinite(v) and v > 0),
+            ("diffusion.eta", config.diffusion.eta, "a finite number >= 0",
+             lambda v: math.isfinite(v) and v >= 0),
+            ("optim.decay_factor", config.optim.decay_factor, "in (0, 1]",
+             lambda v: 0 < v <= 1),
+            ("optim.grad_clip", config.optim.grad_clip, "a finite number >= 0 (0 = off)",
+             lambda v: math.isfinite(v) and v >= 0)]
+  for name, value, what, ok in ranges:
+    if not ok(float(value)):
+      raise UsageError(f"--config.{name} must be {what}, got {value}",
+                       f"Set --config.{name} to {what}.")
 
 
 def check_data(run: Run) -> None:

@@ -22,12 +22,14 @@ version 1 (a config.json without `version`, before issue 15) drew validation fro
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import fcntl
 import json
 import os
 import pathlib
-from typing import Any
+from typing import Any, Iterator
 
 import jax
 import ml_collections
@@ -36,6 +38,7 @@ from srino_jax import checkpoints, sensors
 from srino_jax.atomic import write_text_atomic
 from srino_jax.data.holdout import HoldOut
 from srino_jax.diffusion import Diffusion
+from srino_jax.errors import OutputError
 from srino_jax.model import ModelConfig
 from srino_jax.training.ema import EmaSettings
 from srino_jax.training.sources import Source, parse_sources
@@ -269,6 +272,34 @@ class Run:
       if old.get(field) != new[field]:
         raise ValueError(f"{os.path.dirname(path)} holds a run trained with another '{field}' "
                          f"config ({_difference(old.get(field), new[field])})")
+
+  @contextlib.contextmanager
+  def lock(self) -> Iterator[None]:
+    """Holds `<workdir>/.train.lock` for the block: one training process per workdir (a
+    second would interleave checkpoints and logs). Released when the process ends, however.
+
+    Raises:
+      OutputError: another process holds it (its pid named).
+    """
+    os.makedirs(self.workdir, exist_ok=True)
+    path = os.path.join(self.workdir, ".train.lock")
+    with open(path, "a+", encoding="utf-8") as f:
+      try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "?"
+        raise OutputError(f"{self.workdir} is being trained by another process (pid {holder})",
+                          "Wait for it to finish, or train in another --workdir.",
+                          file=self.workdir) from None
+      f.seek(0)
+      f.truncate()
+      f.write(str(os.getpid()))
+      f.flush()
+      try:
+        yield
+      finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
 
   def save(self) -> None:
     """Writes `<workdir>/config.json`, after `check_compatible`."""
