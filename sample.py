@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--overwrite", action="store_true",
                  help="replace an existing --output (and quick-looks in --png)")
   p.add_argument("--sensor", help="sensor of the input (default: the run's)")
-  p.add_argument("--bits", type=cli.positive_int,
+  p.add_argument("--bits", type=cli.bit_depth,
                  help="bit depth of the input's digital numbers (default: a .mat scene's L, "
                       "else the sensor's, e.g. 11 for WV3); 8 for 8-bit products")
   p.add_argument("--reduce", action="store_true",

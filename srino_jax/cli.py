@@ -78,7 +78,8 @@ from srino_jax.sensors import Sensor, get_sensor, sensor_names
 from srino_jax.signals import check_interrupted, deferred_signals, handle_signals
 
 __all__ = ["make_parser", "run", "check_writable", "reading", "check_positive", "positive_int",
-           "nonnegative_int", "positive_float", "unit_fraction", "sensor_arg", "print_error",
+           "nonnegative_int", "positive_float", "unit_fraction", "bit_depth", "numeric_dtype",
+           "sensor_arg", "print_error",
            "message_of", "handle_signals", "deferred_signals", "check_interrupted"]
 
 class _Parser(argparse.ArgumentParser):
@@ -312,3 +313,20 @@ positive_int = _typed(int, lambda v: v > 0, "an integer > 0")
 nonnegative_int = _typed(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = _typed(float, lambda v: v > 0 and v == v and v != float("inf"), "a number > 0")
 unit_fraction = _typed(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
+# A bit depth of digital numbers (1 .. 32, as `sensors.max_value_of_bits`), e.g. 11 or 8.
+bit_depth = _typed(int, lambda v: 1 <= v <= 32, "a bit depth from 1 to 32")
+
+
+def _numpy_dtype(text: str) -> str:
+  import numpy as np
+  try:
+    dt = np.dtype(text)
+  except TypeError:
+    raise argparse.ArgumentTypeError(f"expected a numeric data type such as uint16 or "
+                                     f"float32, got {text!r}") from None
+  if dt.kind not in "uif":
+    raise argparse.ArgumentTypeError(f"expected a numeric data type, got {text!r} ({dt})")
+  return dt.name
+
+
+numeric_dtype = _numpy_dtype

@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument("--sensor", required=True,
                  help=f"sensor name ({', '.join(sensor_names()).lower()}): bands, max value, "
                       "MTF gains")
-  p.add_argument("--bits", type=cli.positive_int, default=None,
+  p.add_argument("--bits", type=cli.bit_depth, default=None,
                  help="bit depth of the data when it differs from the sensor's (e.g. 8 for "
                       "data up to 255): sets the max value 2^bits - 1 used for scaling and "
                       "clipping (default: the sensor's)")

@@ -219,7 +219,7 @@ def test_evaluate_fused_of_another_size(tmp_path, capsys, inp):
     (["--sensor", "landsat"], ["--sensor", "landsat"]),
     (["--fused-name", "X"], ["more --fused-name than --fused"]),
     (["--csv", "same.txt", "--json", "same.txt"], ["same file"]),
-    (["--bits", "0"], ["--bits", "integer > 0"]),
+    (["--bits", "0"], ["--bits", "a bit depth from 1 to 32", "got 0"]),
     (["--frobnicate"], ["unrecognized arguments", "--frobnicate"]),
 ])
 def test_evaluate_bad_arguments(tmp_path, capsys, monkeypatch, inp, extra, needles):
@@ -305,3 +305,10 @@ def test_evaluate_eight_bit_data_warns_once(tmp_path, capsys):
   code, _, err = _run("evaluate", ["--input", dark, "--sensor", "qb", "--methods", "exp",
                                    "--bits", "8"], capsys)
   assert code == 0 and err == ""
+
+
+def test_a_bit_depth_out_of_range_is_a_usage_error(capsys):
+  """Issue 18: --bits 99 printed a 561 dB PSNR; now refused (exit 2) like sample.py's."""
+  from srino_jax import evaluate
+  assert evaluate.main(["--input", "x.h5", "--sensor", "qb", "--bits", "99"]) == 2
+  assert "--bits" in capsys.readouterr().err

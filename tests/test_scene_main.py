@@ -152,3 +152,10 @@ def test_a_signal_stops_a_classical_fusion_between_tiles(tmp_path, monkeypatch):
                  "--tile", "16", "--overlap", "0", "--no-progress"])
   assert rc == 143 and not out.exists() and len(fused) == 2  # of 16 tiles
   assert sorted(p.name for p in tmp_path.iterdir()) == ["ms.tif", "pan.tif"]
+
+
+def test_a_bad_dtype_is_a_usage_error_before_any_work(tmp_path, capsys):
+  pan, ms = _pair(tmp_path)
+  rc, out = _run(tmp_path, pan, ms, "--method", "exp", "--dtype", "foo")
+  assert rc == 2 and not out.exists()
+  assert "numeric data type" in capsys.readouterr().err

@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--weights", choices=("ema", "online"),
                  help="SRINO: the checkpoint's EMA weights (default when the run keeps an "
                  "EMA) or the optimizer's online weights")
-  p.add_argument("--dtype", help="stored data type (default: the MS file's, e.g. uint16)")
+  p.add_argument("--dtype", type=cli.numeric_dtype,
+                 help="stored data type (default: the MS file's, e.g. uint16)")
   p.add_argument("--cog", action="store_true", help="Cloud-Optimized GeoTIFF with overviews")
   p.add_argument("--export-mat", help="also write the fused scene with its inputs as a .mat "
                  "for the MATLAB toolbox (reads the whole output into memory)")
