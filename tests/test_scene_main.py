@@ -159,3 +159,11 @@ def test_a_bad_dtype_is_a_usage_error_before_any_work(tmp_path, capsys):
   rc, out = _run(tmp_path, pan, ms, "--method", "exp", "--dtype", "foo")
   assert rc == 2 and not out.exists()
   assert "numeric data type" in capsys.readouterr().err
+
+
+def test_a_one_band_ms_is_refused(tmp_path, capsys):
+  """Issue 18: every classical method used to 'fuse' a 1-band MS."""
+  pan, ms = _pair(tmp_path, ms_bands=1)
+  rc, out = _run(tmp_path, pan, ms, "--method", "brovey")
+  assert rc == 3 and not out.exists()
+  assert "needs a multispectral image of 2 or more bands" in capsys.readouterr().err

@@ -140,6 +140,10 @@ def _main(args) -> int:
     cli.check_writable(out, args.overwrite, inputs={"--pan": args.pan, "--ms": args.ms})
   with cli.reading():  # the readers name the files in their messages
     pair = geotiff.open_pair(args.pan, args.ms, bands=args.bands, nodata=args.nodata)
+  if pair.bands < 2:  # as the .mat reader and make_dataset: nothing spectral to sharpen
+    raise InputError(f"{args.ms}: {pair.bands} MS band selected; pan-sharpening needs a "
+                     "multispectral image of 2 or more bands",
+                     hint="give the product's MS file (or more --bands)")
   method = build_method(args, pair)
   with cli.reading():
     method.check_ratio(pair.ratio, f"{args.pan} / {args.ms}")
