@@ -13,10 +13,12 @@ differs from the sensor's usual one (the shipped GeoEye-1 scene is 8-bit) uses
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
-__all__ = ["Sensor", "get_sensor", "register_sensor", "sensor_names", "max_value_of_bits"]
+__all__ = ["Sensor", "get_sensor", "register_sensor", "sensor_names", "max_value_of_bits",
+           "check_dn_range"]
 
 
 def max_value_of_bits(bits: int) -> float:
@@ -89,6 +91,35 @@ class Sensor:
       not clipped: the metrics and writers decide).
     """
     return np.asarray(x, np.float64) * self.max_value
+
+
+def check_dn_range(max_dn: float, sensor: Sensor, where: str, declared: str) -> str | None:
+  """Checks the largest digital number of some data against the depth they are scaled by.
+
+  Args:
+    max_dn: the data's maximum, in digital numbers.
+    sensor: the sensor whose max_value will divide them.
+    where: the data, named in the messages (e.g. the file).
+    declared: where that depth comes from ("--bits", "the file's L", "the sensor table").
+
+  Returns:
+    None, or a warning text when the data use no more than an eighth of the range (e.g.
+    8-bit data scaled as 11-bit: the model sees them three bits too dark).
+
+  Raises:
+    ValueError: values above 2^bits (the toolbox's th_values bound): the depth is wrong.
+  """
+  top = sensor.max_value
+  bits = int(round(math.log2(top + 1)))
+  need = max(1, math.ceil(math.log2(max_dn + 1))) if max_dn > 0 else 1
+  if max_dn > top + 1:
+    raise ValueError(f"{where}: values up to {max_dn:g} exceed the {bits}-bit maximum "
+                     f"{top:g} ({declared}); they need {need} bits. Give the data's bit "
+                     f"depth with --bits {need} (or the right sensor)")
+  if need <= bits - 3:
+    return (f"{where}: values reach only {max_dn:g}, {need}-bit data scaled as {bits}-bit "
+            f"({declared}): if the data are {need}-bit, pass --bits {need}")
+  return None
 
 
 _SENSORS: dict[str, Sensor] = {}

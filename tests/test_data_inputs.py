@@ -154,3 +154,23 @@ def test_real_geoeye1_reduced_matches_the_old_readers():
   data, sensor = got
   assert sensor.max_value == 255.0  # its L = 8
   assert data["gt"].shape == (1, 320, 320, 4) and data["ms"].shape == (1, 80, 80, 4)
+
+
+def test_a_mat_beyond_its_bit_depth_is_refused_and_one_far_below_warned(tmp_path):
+  """Issue 18: a 16-bit product given as 11-bit was clipped into nonsense, an 8-bit .mat
+  without L scaled as 11-bit without a word, L = 8 with values up to 1600 accepted."""
+  rng = np.random.default_rng(0)
+  ms8, pan8 = rng.integers(0, 256, (8, 8, 4)), rng.integers(0, 256, (32, 32))
+  scipy.io.savemat(tmp_path / "no_l.mat", {"I_MS": ms8, "I_PAN": pan8})
+  with pytest.warns(ScaleWarning, match="8-bit data scaled as 11-bit.*--bits 8"):
+    read_input(tmp_path / "no_l.mat", "ikonos")
+  scipy.io.savemat(tmp_path / "l8_big.mat", {"I_MS": ms8 * 6, "I_PAN": pan8 * 6, "L": 8})
+  with pytest.raises(ValueError, match=r"exceed the 8-bit maximum 255 \(the file's L\).*"
+                     r"--bits 11"):
+    read_input(tmp_path / "l8_big.mat", "ikonos")
+  big = rng.integers(0, 25417, (8, 8, 4))
+  scipy.io.savemat(tmp_path / "l16.mat", {"I_MS": big, "I_PAN": rng.integers(0, 9, (32, 32))})
+  with pytest.raises(ValueError, match=r"exceed the 11-bit maximum 2047 \(the sensor table\)"):
+    read_input(tmp_path / "l16.mat", "ikonos")
+  data, sensor = read_input(tmp_path / "l16.mat", "ikonos", bits=16)  # told: fine
+  assert sensor.max_value == 65535.0

@@ -8,12 +8,13 @@ made them so (DN = model units * max_value, `Sensor.to_dn`): the .mat's own bit 
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
-from srino_jax.data.pancollection import read_pancollection
+from srino_jax.data.pancollection import ScaleWarning, read_pancollection
 from srino_jax.data.products import full_scene, read_mat_scene, reduce_scene, scene_sensor
-from srino_jax.sensors import Sensor, get_sensor
+from srino_jax.sensors import Sensor, check_dn_range, get_sensor
 
 __all__ = ["read_input"]
 
@@ -41,7 +42,11 @@ def read_input(path, sensor: str | Sensor, reduce: bool = False, limit: int | No
 
   Raises:
     FileNotFoundError: no such file.
-    ValueError: neither .h5 / .hdf5 nor .mat, or the file's own refusals (the readers').
+    ValueError: neither .h5 / .hdf5 nor .mat, a .mat whose values exceed the bit depth it
+      is scaled by (`sensors.check_dn_range`), or the readers' own refusals.
+
+  Warns:
+    ScaleWarning: a .mat whose values use an eighth of that depth or less.
   """
   path = str(path)
   sensor = get_sensor(sensor)
@@ -54,6 +59,12 @@ def read_input(path, sensor: str | Sensor, reduce: bool = False, limit: int | No
     raise ValueError(f"input {path}: expected a PanCollection .h5 or a MATLAB .mat scene")
   product = read_mat_scene(path)
   sensor = scene_sensor(product, sensor.name, bits)
+  declared = ("--bits" if bits is not None else
+              "the file's L" if product.get("bits") is not None else "the sensor table")
+  top = max(float(np.max(product[k])) for k in ("ms", "pan"))
+  note = check_dn_range(top, sensor, path, declared)  # raises above the range
+  if note and bits is None:  # an explicit --bits is the user's word
+    warnings.warn(note, ScaleWarning, stacklevel=2)
   case = (reduce_scene(product, sensor, ratio=sensor.ratio) if reduce
           else full_scene(product, ratio=sensor.ratio))
   # DN rounded to float32 before the division, as fusion inputs always were, so fusions
