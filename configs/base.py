@@ -70,6 +70,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.diffusion.sample_steps = 25       # paper: 25-step DDIM
   config.diffusion.eta = 0.0
   config.diffusion.num_samples = 1         # K samples averaged per scene (paper: one)
+  # The weights that fuse: "auto" = the EMA when the run keeps one (train.ema_decay > 0),
+  # else the online weights; or "ema" / "online" (chosen on validation: sampler_study.py).
+  config.diffusion.sample_weights = "auto"
 
   config.optim = ml_collections.ConfigDict()
   config.optim.learning_rate = 4e-5        # paper

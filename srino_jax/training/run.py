@@ -116,6 +116,7 @@ def upgrade_config(raw: dict) -> dict:
                        ("holdout_test", 0.0)):  # version 1 validated on the whole block
     data.setdefault(field, value)
   raw["diffusion"].setdefault("num_samples", 1)
+  raw["diffusion"].setdefault("sample_weights", "auto")
   train = raw.setdefault("train", {})
   train.setdefault("baselines", "")
   train.setdefault("ema_decay", 0.0)  # no EMA before issue 16
@@ -139,8 +140,9 @@ class Run:
     stage: the stage whose parameters fuse (`Run.load` takes it from a checkpoint path).
     which: "best" or "last": the checkpoint `params` reads by default.
     step: a particular step of `which` (a step folder given to `Run.load`), else None.
-    weights: "ema" or "online": the weights `params` reads by default (None: the EMA when
-      the run keeps one, else the online weights).
+    weights: "ema" or "online": the weights `params` reads by default (a command's
+      --weights, else config.diffusion.sample_weights; None = "auto": the EMA when the run
+      keeps one, else the online weights).
   """
 
   config: ConfigDict
@@ -177,7 +179,8 @@ class Run:
                                  int(config.diffusion.num_samples)),
                ema=(EmaSettings(float(config.train.ema_decay), int(config.train.ema_start))
                     if float(config.train.ema_decay) != 0.0 else None),
-               version=int(config.version))
+               version=int(config.version),
+               weights=_config_weights(config.diffusion.sample_weights))
 
   @classmethod
   def load(cls, path: str, which: str | None = None, stage: str | None = None,
@@ -211,7 +214,7 @@ class Run:
     run = cls.from_config(read_config(str(folder / "config.json")), str(folder))
     return dataclasses.replace(run, stage=get_stage(stage or DEFAULT_STAGE).name,
                                which=_check_which(which), step=step,
-                               weights=_check_weights(weights))
+                               weights=_check_weights(weights) or run.weights)
 
   # -- what the run is -------------------------------------------------------------------
   @property
@@ -400,6 +403,15 @@ def _saved_version(workdir: str) -> int | None:
     return int(upgrade_config(_read_json(path))["version"])
   except (ValueError, TypeError, KeyError):
     return None
+
+
+def _config_weights(value: str) -> str | None:
+  if value == "auto":
+    return None
+  if value not in WEIGHTS:
+    raise ValueError(f"config.diffusion.sample_weights must be auto, ema or online, not "
+                     f"{value!r}")
+  return value
 
 
 def _check_weights(weights: str | None) -> str | None:
