@@ -129,7 +129,6 @@ STUDY_METHODS = ("mtf-glp-hpm", "gsa", "exp", "srino")
 def _study_srino(run_dir: str | None):
   """(run, params, label) of the study's SRINO: a trained 4-band run, else random
   demo-width parameters (the architecture's seams, not a trained model's)."""
-  from srino_jax.scene import methods
   if run_dir is None:
     return (*_random_run("configs/demo.py", "ikonos"), "demo width, random parameters")
   from srino_jax.training.run import Run

@@ -11,7 +11,7 @@ from rasterio.transform import Affine  # noqa: E402
 
 from srino_jax.data.geotiff import read_geotiff_pair, write_geotiff  # noqa: E402
 from srino_jax.data import geotiff  # noqa: E402
-from _geotiff_pair import tif_pair as _pair, write_tif as _write  # noqa: E402
+from _geotiff_pair import tif_pair as _pair  # noqa: E402
 
 
 def _scene(h=16, bands=4, seed=0):

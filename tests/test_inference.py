@@ -11,7 +11,6 @@ import pytest
 
 from conftest import REPO, as_run
 from srino_jax import inference, model as srino
-from srino_jax.training import run as runs
 
 
 def _leaves(tree):

@@ -4,7 +4,6 @@ and a scene fused in one piece shows progress over the sampling steps.
 The denoiser is replaced by per-pixel stand-ins, so the model's global context cannot differ
 between a tile and the whole scene: what remains is the noise, which must then agree."""
 
-import pathlib
 
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +13,6 @@ rasterio = pytest.importorskip("rasterio")
 from rasterio.transform import Affine  # noqa: E402
 
 import srino_jax.model.sampling as sampling_mod  # noqa: E402
-from srino_jax import inference  # noqa: E402
 from srino_jax.data import geotiff  # noqa: E402
 from srino_jax.scene import fuse, memory, methods  # noqa: E402
 from conftest import as_run, paper_config  # noqa: E402

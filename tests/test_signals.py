@@ -2,7 +2,6 @@
 deferred_signals block, at the next check_interrupted / the end of the block; a second
 signal raises at once; library use (no handlers installed) is left alone."""
 
-import os
 import signal
 
 import pytest

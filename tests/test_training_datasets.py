@@ -2,7 +2,6 @@
 batches the loop builds, the validation on real held-out blocks, clear errors, and the WV2
 scene refused for training (parsing the entries: test_training_sources.py)."""
 
-import copy
 import pathlib
 import shutil
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import with_overrides, as_run
-from srino_jax.training import loop, run as runs, stages
+from srino_jax.training import loop, stages
 
 
 def _leaves(tree):

@@ -19,7 +19,6 @@ borders are not darkened by zero padding.
 
 from __future__ import annotations
 
-import functools
 
 import flax.linen as nn
 import jax

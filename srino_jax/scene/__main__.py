@@ -24,7 +24,7 @@ from srino_jax import cli, sensors
 from srino_jax.errors import InputError, UsageError
 from srino_jax.baselines import available_methods
 from srino_jax.data import geotiff
-from srino_jax.scene import export, fuse, memory, methods, writer
+from srino_jax.scene import export, fuse, memory, methods
 
 # PAN pixels. Measured tiled (256^2 tiles) vs whole on the IKONOS 1024^2 PAN
 # (benchmarks/results/scene.md): exp is exact at any overlap (the halo covers its filters);

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
-import warnings
 
 import numpy as np
 
