@@ -72,9 +72,10 @@ def _run(args, decay: float) -> Run | None:
 
 def _data(run: Run) -> dict[str, list[tuple[str, dict, object]]]:
   """{"valid": [(name, data, sensor)], "test": [...]} in model units."""
-  if run.sources and any(s.kind == "real" for s in run.sources) and run.holdout.test > 0:
+  real = [s for s in run.sources if s.kind == "real"]
+  if real and run.holdout.fraction > 0 and run.holdout.test > 0:
     out = {"valid": [], "test": []}
-    for source in run.sources:
+    for source in real:
       scene = RealScene(source.target, run.config.data.realdata, run.holdout)
       for part in out:
         out[part].append((scene.name, scene.heldout_batch("reduced", part), scene.sensor))
