@@ -76,6 +76,10 @@ def test_one_compatibility_check_names_the_field(tiny_run, tmp_path):
   as_run(tiny_run, tmp_path).save()
   as_run(tiny_run, tmp_path).check_compatible()  # itself: fine
   as_run(with_overrides(tiny_run, "train.batch_size=2"), tmp_path).check_compatible()
+  # How a run samples is no part of its model: steps, eta, K and the weights may change.
+  as_run(with_overrides(tiny_run, "diffusion.sample_steps=7", "diffusion.eta=0.5",
+                        "diffusion.num_samples=4", "diffusion.sample_weights=online"),
+         tmp_path).check_compatible()
   for override, field in (("model.width=16", "model"), ("diffusion.residual_scale=2.0",
                                                         "diffusion"), ("sensor=gf2", "sensor")):
     with pytest.raises(ValueError, match=f"another '{field}' config"):

@@ -50,8 +50,10 @@ __all__ = ["Run", "Sampling", "RUN_VERSION", "MODEL_FIELDS", "VALIDATION_STREAM"
 # The run format written by this code (config.json's `version`).
 RUN_VERSION = 2
 # Fields a workdir's config.json must agree on to be resumed or sampled (they fix the
-# parameter shapes and what the parameters mean).
+# parameter shapes and what the parameters mean); of `diffusion` only the process itself,
+# not how it is sampled (steps, eta, K, weights may change between commands).
 MODEL_FIELDS = ("sensor", "model", "diffusion")
+DIFFUSION_MODEL_FIELDS = ("num_train_steps", "schedule_s", "residual_scale")
 # The id of the validation stream (stage streams are 1..5: see `training.stages`).
 VALIDATION_STREAM = 1000
 # The stage whose parameters fuse scenes unless told otherwise: SRINO's last stage.
@@ -101,22 +103,25 @@ def upgrade_config(raw: dict) -> dict:
   """A saved config.json of any version in the current layout (a new dict).
 
   Version 1 (no `version` field): `residual_scale` lived in `model` (1.0 when absent, as
-  before it existed); the fields of the training sources, added later, take the values the
-  code of that time assumed when they were absent.
+  before it existed); the fields of the training sources, the EMA and the validation/test
+  split, added later, take the values the code of that time assumed (none of them). Any
+  version: sampling settings added since (K, the weights that fuse) take the defaults that
+  reproduce how it sampled.
   """
   raw = copy.deepcopy(raw)
+  diffusion = raw.setdefault("diffusion", {})
+  diffusion.setdefault("num_samples", 1)
+  diffusion.setdefault("sample_weights", "auto")
   if "version" in raw:
     return raw
   raw["version"] = 1
-  model, diffusion = raw.setdefault("model", {}), raw.setdefault("diffusion", {})
+  model = raw.setdefault("model", {})
   diffusion.setdefault("residual_scale", model.pop("residual_scale", 1.0))
   data = raw.setdefault("data", {})
   for field, value in (("sources", {}), ("realdata", "../shared/realdata"), ("holdout", 0.0),
                        ("holdout_side", "bottom"), ("augment", False),
                        ("holdout_test", 0.0)):  # version 1 validated on the whole block
     data.setdefault(field, value)
-  raw["diffusion"].setdefault("num_samples", 1)
-  raw["diffusion"].setdefault("sample_weights", "auto")
   train = raw.setdefault("train", {})
   train.setdefault("baselines", "")
   train.setdefault("ema_decay", 0.0)  # no EMA before issue 16
@@ -270,7 +275,8 @@ class Run:
     path = os.path.join(workdir or self.workdir, "config.json")
     if not os.path.exists(path):
       return
-    old, new = upgrade_config(_read_json(path)), self.config.to_dict()
+    old, new = (_model_part(c) for c in (upgrade_config(_read_json(path)),
+                                         self.config.to_dict()))
     for field in MODEL_FIELDS:
       if old.get(field) != new[field]:
         raise ValueError(f"{os.path.dirname(path)} holds a run trained with another '{field}' "
@@ -378,6 +384,15 @@ def read_config(path: str) -> ConfigDict:
   config = ConfigDict(raw)
   config.lock()
   return config
+
+
+def _model_part(raw: dict) -> dict:
+  """The MODEL_FIELDS of a config dict (diffusion: its DIFFUSION_MODEL_FIELDS only)."""
+  part = {f: raw.get(f) for f in MODEL_FIELDS}
+  if isinstance(part["diffusion"], dict):
+    part["diffusion"] = {k: v for k, v in part["diffusion"].items()
+                         if k in DIFFUSION_MODEL_FIELDS}
+  return part
 
 
 def _read_json(path: str) -> dict:
