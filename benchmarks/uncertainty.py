@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 import time
@@ -69,13 +70,14 @@ def main(argv=None) -> int:
   pooled = _report(np.concatenate(pooled_err), np.concatenate(pooled_spread), cal["scales"])
   command = "python benchmarks/uncertainty.py " + " ".join(
       argv if argv is not None else sys.argv[1:])
-  res = {"command": command, "run": run.workdir, "calibration": cal, "test": scenes,
+  where = os.path.relpath(run.workdir)
+  res = {"command": command, "run": where, "calibration": cal, "test": scenes,
          "pooled": pooled, "seconds": time.perf_counter() - t0}
   write_text_atomic(args.out + ".json", json.dumps(res, indent=1))
   s = cal["settings"]
   lines = ["# The spread of K samples as an error bar: test coverage before and after "
            "calibration", "", f"Command: `{command}` ({res['seconds']:.0f} s). Run "
-           f"{run.workdir}: {s['weights']} weights, K = {s['num_samples']}, {s['steps']} "
+           f"{where}: {s['weights']} weights, K = {s['num_samples']}, {s['steps']} "
            f"steps, eta {s['eta']:g}. Calibrated on the validation parts ({cal['n']} values), "
            "scored on the test parts (reduced resolution). Raw: the Gaussian reading "
            "z_q x spread; calibrated: the conformal c_q x spread (c = "
