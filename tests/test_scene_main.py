@@ -167,3 +167,14 @@ def test_a_one_band_ms_is_refused(tmp_path, capsys):
   rc, out = _run(tmp_path, pan, ms, "--method", "brovey")
   assert rc == 3 and not out.exists()
   assert "needs a multispectral image of 2 or more bands" in capsys.readouterr().err
+
+
+def test_a_missing_rasterio_is_a_usage_error_naming_the_extra(tmp_path, capsys, monkeypatch):
+  """Issue 18: a missing optional dependency was reported as a bad input (exit 3)."""
+  import sys
+  pan, ms = _pair(tmp_path)
+  monkeypatch.setitem(sys.modules, "rasterio", None)  # `import rasterio` raises ImportError
+  rc, out = _run(tmp_path, pan, ms, "--method", "exp")
+  assert rc == 2 and not out.exists()
+  err = capsys.readouterr().err
+  assert "needs rasterio, which is not installed" in err and "[geo]" in err

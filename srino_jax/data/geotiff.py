@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from srino_jax.atomic import atomic_output
+from srino_jax.errors import UsageError
 from srino_jax.toolbox.arrays import as_image
 
 __all__ = ["ScenePair", "open_pair", "read_ms", "read_pan", "parse_bands", "read_whole",
@@ -39,7 +40,9 @@ def _rasterio():
   try:
     import rasterio
   except ImportError:
-    raise ImportError("GeoTIFF support needs rasterio: pip install 'srino-jax[geo]'") from None
+    # A missing optional dependency, not a bad input file: a usage error (exit 2).
+    raise UsageError("GeoTIFF support needs rasterio, which is not installed",
+                     "pip install -e '.[geo]' (or pip install 'srino-jax[geo]')") from None
   return rasterio
 
 

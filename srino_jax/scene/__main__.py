@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                       formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--pan", required=True, help="single-band PAN GeoTIFF")
   p.add_argument("--ms", required=True, help="multispectral GeoTIFF of the same product "
-                 "(same CRS, pixel size an integer r times the PAN's)")
+                 "(same CRS, pixel size r times the PAN's: r a power of two for the "
+                 "classical methods, the model's ratio for SRINO)")
   p.add_argument("--output", required=True, help="output GeoTIFF (PAN grid, MS bands)")
   how = p.add_mutually_exclusive_group(required=True)
   how.add_argument("--method", help="classical baseline: " + ", ".join(available_methods()))
