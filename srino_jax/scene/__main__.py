@@ -160,6 +160,9 @@ def _main(args) -> int:
   h, w = pair.shape
   layout = ("whole scene" if plan.whole else
             f"{plan.tiles} tiles of {plan.tile_rows} x {plan.tile_cols}, overlap {plan.overlap}")
+  if args.tile and not plan.whole and (plan.tile_rows, plan.tile_cols) != (args.tile,) * 2:
+    layout += (f" (--tile {args.tile} fitted per axis: the smallest tiles, multiples of the "
+               "ratio, that cover the scene with as many tiles)")
   print(f"{method.name} on {h} x {w} PAN pixels, {pair.bands} bands, ratio {pair.ratio}: "
         f"{layout}; estimated peak memory {memory.format_bytes(plan.peak_bytes)} "
         f"(budget {memory.format_bytes(budget)}), estimated time {plan.seconds:.0f} s")
