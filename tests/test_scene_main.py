@@ -178,3 +178,13 @@ def test_a_missing_rasterio_is_a_usage_error_naming_the_extra(tmp_path, capsys, 
   assert rc == 2 and not out.exists()
   err = capsys.readouterr().err
   assert "needs rasterio, which is not installed" in err and "[geo]" in err
+
+
+def test_a_fitted_tile_size_is_said(tmp_path, capsys):
+  pan, ms = _pair(tmp_path)
+  rc, _ = _run(tmp_path, pan, ms, "--method", "exp", "--tile", "40", "--overlap", "8")
+  out = capsys.readouterr().out
+  assert rc == 0 and "--tile 40 fitted per axis" in out
+  rc, _ = _run(tmp_path, pan, ms, "--method", "exp", "--tile", "32", "--overlap", "0",
+               "--overwrite")
+  assert rc == 0 and "fitted per axis" not in capsys.readouterr().out  # 32 divides 64
