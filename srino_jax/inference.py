@@ -23,7 +23,7 @@ from srino_jax.errors import CheckpointError
 from srino_jax.metrics import evaluate_methods
 from srino_jax.training.fuser import Fuser, fuse_scenes, make_fuser
 from srino_jax.training.run import DEFAULT_STAGE, Run
-from srino_jax.training.stages import LEARNED_STAGES, get_stage
+from srino_jax.training.stages import LEARNED_STAGES, STAGES, get_stage
 
 __all__ = ["Run", "Fuser", "make_fuser", "fuse_scenes", "open_run", "load_params",
            "check_guidance", "read_input", "comparison_rows", "learned_stages", "learned_fusions",
@@ -37,16 +37,21 @@ def open_run(workdir: str | None = None, checkpoint: str | None = None,
   report it: no run there, or an unreadable one, is a `CheckpointError` (exit 4).
 
   Raises:
-    CheckpointError: naming the folder.
+    CheckpointError: naming the folder, or a stage that does not fuse (stage1, aux).
     ValueError: an unknown stage or `which`.
   """
   if (workdir is None) == (checkpoint is None):
     raise ValueError("give exactly one of workdir or checkpoint")
   get_stage(stage or DEFAULT_STAGE)  # an unknown stage is a usage error, raised as such
   try:
-    return Run.load(workdir or checkpoint, which=which, stage=stage, weights=weights)
+    run = Run.load(workdir or checkpoint, which=which, stage=stage, weights=weights)
   except (FileNotFoundError, ValueError) as err:
     raise CheckpointError(str(err), "Give a run folder written by train.py.") from None
+  if get_stage(run.stage).fuse is None:  # e.g. a stage-1 checkpoint folder
+    fusing = ", ".join(s for s in STAGES if STAGES[s].fuse is not None)
+    raise CheckpointError(f"{workdir or checkpoint}: stage {run.stage} does not fuse scenes",
+                          f"Give a checkpoint of a stage that does ({fusing}).")
+  return run
 
 
 def load_params(run: Run) -> Any:

@@ -229,3 +229,13 @@ def test_the_output_may_not_be_the_input(run_dir, small_input, capsys, no_work):
   assert code == 2
   one_error(err, "is the input --input", "Choose another output path")
   assert open(small_input, "rb").read() == before
+
+
+def test_a_stage_that_does_not_fuse_is_one_message(trained, tiny_run, tmp_path, capsys):
+  """Issue 18: a stage-1 checkpoint given to sample.py ended in a traceback."""
+  out = tmp_path / "sr.h5"
+  code, _, err = _sample(["--checkpoint", os.path.join(trained, "checkpoints", "stage1"),
+                          "--input", as_run(tiny_run).data_path("test"), "--output", out],
+                         capsys)
+  assert code == 4 and not out.exists()
+  one_error(err, "stage stage1 does not fuse scenes", "stage2")
