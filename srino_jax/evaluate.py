@@ -185,9 +185,16 @@ def _run(args: argparse.Namespace) -> int:
     print(f"note: {note}")
   kind = "reduced" if "gt" in scenes else "full"
   n = scenes["lms"].shape[0]
+  one = {k: v[:1] for k, v in scenes.items()}
+  try:  # the indices on the first scene's upsampled MS, before any (slow) fusion
+    evaluate_methods(one, sensor, (), {"check": one["lms"]}, args.dim_cut, args.clip)
+  except ValueError as err:
+    h, w = scenes["pan"].shape[1:3]
+    raise InputError(f"{args.input}: {h} x {w} scenes are too small for the indices ({err})",
+                     "Give larger scenes, or a smaller --dim-cut.") from None
   rows = evaluate_methods(scenes, sensor, methods, fused, args.dim_cut, args.clip, log=print)
   title = (f"{'Reduced' if kind == 'reduced' else 'Full'} resolution, {sensor.name}, {n} scenes "
-           f"of {pathlib.Path(args.input).name} (dim_cut={args.dim_cut}, clip={args.clip})")
+           f"of {pathlib.Path(args.input).name}")  # the protocol: the table's last line
   print(format_table(rows, title=title))
   meta = {"input": str(args.input), "sensor": sensor.name, "kind": kind, "n": n,
           "dim_cut": args.dim_cut, "clip": args.clip, "notes": notes}

@@ -312,3 +312,12 @@ def test_a_bit_depth_out_of_range_is_a_usage_error(capsys):
   from srino_jax import evaluate
   assert evaluate.main(["--input", "x.h5", "--sensor", "qb", "--bits", "99"]) == 2
   assert "--bits" in capsys.readouterr().err
+
+
+def test_scenes_too_small_for_the_indices_are_one_message(tmp_path, capsys):
+  """Issue 18: scenes smaller than the indices need ended in a traceback (exit 1)."""
+  small = _raw_h5(tmp_path / "tiny.h5", _qb_set(size=32))
+  code, _, err = _run("evaluate", ["--input", small, "--sensor", "qb", "--methods", "exp",
+                                   "--dim-cut", "16"], capsys)
+  assert code == 3
+  _one_error(err, "tiny.h5", "too small for the indices", "--dim-cut")
