@@ -188,3 +188,11 @@ def test_a_fitted_tile_size_is_said(tmp_path, capsys):
   rc, _ = _run(tmp_path, pan, ms, "--method", "exp", "--tile", "32", "--overlap", "0",
                "--overwrite")
   assert rc == 0 and "fitted per axis" not in capsys.readouterr().out  # 32 divides 64
+
+
+def test_a_malformed_band_list_is_a_usage_error(tmp_path, capsys):
+  """Issue 18: --bands a,b was reported as a bad input file (exit 3)."""
+  pan, ms = _pair(tmp_path)
+  rc, out = _run(tmp_path, pan, ms, "--method", "exp", "--bands", "a,b")
+  assert rc == 2 and not out.exists()
+  assert "comma-separated band numbers" in capsys.readouterr().err

@@ -74,6 +74,8 @@ def _no_orbax_temp(workdir):
                                                "finite number > 0, got nan"]),
     (["--config.train.ema_decay=1.5"], 2, ["ema_decay must be in (0, 1)"]),
     (["--config.data.holdout_test=1.0"], 2, ["HoldOut.test must be in [0, 1)"]),
+    (["--config.data.patch_size=30"], 2, ["--config.data.patch_size must be a multiple of "
+                                          "the ratio 4, got 30"]),
     (["--config.train.baselines=pnn,foo", "--stage", "all"], 2,
      ["--config.train.baselines", "unknown stage 'foo'"]),
 ])

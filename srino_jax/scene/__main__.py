@@ -40,6 +40,15 @@ def parse_args(argv=None) -> argparse.Namespace:
   return build_parser().parse_args(argv)
 
 
+def _band_list(text: str) -> str:
+  """--bands: checked for its form here (a usage error); the file's band count later."""
+  parts = text.split(",")
+  if not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+    raise argparse.ArgumentTypeError(f"expected comma-separated band numbers >= 1 such as "
+                                     f"2,3,4,5, got {text!r}")
+  return text
+
+
 def build_parser() -> argparse.ArgumentParser:
   """The command line (the common error style of `srino_jax.cli`: --debug, exit codes)."""
   p = cli.make_parser("python -m srino_jax.scene", __doc__,
@@ -56,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--sensor", help="sensor of the pair (" + ", ".join(sensors.sensor_names())
                  + "); default: the run's for SRINO, a generic sensor (toolbox default MTF "
                  "gains, dtype range) for classical methods")
-  p.add_argument("--bands", help="1-based MS bands in the sensor's order, e.g. 2,3,4,5 "
+  p.add_argument("--bands", type=_band_list,
+                 help="1-based MS bands in the sensor's order, e.g. 2,3,4,5 "
                  "(default: all, in file order); their count must match the sensor")
   p.add_argument("--nodata", type=float, help="nodata value of both inputs (default: as "
                  "declared in the files); nodata pixels stay nodata in the output")

@@ -65,6 +65,13 @@ def check_config(run: Run, stages: Sequence[str]) -> None:
   bad += [(f"train.{s}_steps", n, 0) for s, n in steps.items() if n < 0]
   if int(config.data.patch_size) < 1:
     bad.append(("data.patch_size", config.data.patch_size, 1))
+  ratio = run.sensor.ratio
+  if int(config.data.patch_size) >= 1 and int(config.data.patch_size) % ratio:
+    # The pipeline cuts patches of whole MS pixels (`data.pipeline.training_patch_size`):
+    # a flag error, said as one before any file is opened.
+    size = max(ratio, int(config.data.patch_size) // ratio * ratio)
+    raise UsageError(f"--config.data.patch_size must be a multiple of the ratio {ratio}, got "
+                     f"{config.data.patch_size}", f"Set --config.data.patch_size to e.g. {size}.")
   bad += [(f"diffusion.{f}", config.diffusion[f], 1) for f in ("sample_steps", "num_samples")
           if int(config.diffusion[f]) < 1]
   if bad:
