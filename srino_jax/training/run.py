@@ -8,7 +8,7 @@ built from it (here, once), the parsed training sources, the held-out block, the
 settings, the paths, and reads the parameters of its stage checkpoints (`run.params`).
 Below `training/` nothing sees the ConfigDict: the math gets the ModelConfig and arrays.
 
-A workdir holds:
+A workdir holds (`training.workdir`: its config.json, format versions, lock):
 
   <workdir>/config.json                 the run's config (`Run.save`)
   <workdir>/checkpoints/<stage>/        `srino_jax.checkpoints.StageCheckpoints`
@@ -22,38 +22,28 @@ version 1 (a config.json without `version`, before issue 15) drew validation fro
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
-import fcntl
-import json
 import os
 import pathlib
-from typing import Any, Iterator
+from typing import Any
 
 import jax
 import ml_collections
 
 from srino_jax import checkpoints, sensors
-from srino_jax.atomic import write_text_atomic
 from srino_jax.data.holdout import HoldOut
 from srino_jax.diffusion import Diffusion
-from srino_jax.errors import OutputError
 from srino_jax.model import ModelConfig
 from srino_jax.training.ema import EmaSettings
 from srino_jax.training.sources import Source, parse_sources
+from srino_jax.training import workdir as workdirs
 from srino_jax.training.stages import SRINO_STAGES, get_stage
+from srino_jax.training.workdir import RUN_VERSION
 
-__all__ = ["Run", "Sampling", "RUN_VERSION", "MODEL_FIELDS", "VALIDATION_STREAM", "model_config",
-           "upgrade_config", "DEFAULT_STAGE", "WHICH", "WEIGHTS"]
+__all__ = ["Run", "Sampling", "RUN_VERSION", "VALIDATION_STREAM", "model_config",
+           "DEFAULT_STAGE", "WHICH", "WEIGHTS"]
 
-# The run format written by this code (config.json's `version`).
-RUN_VERSION = 2
-# Fields a workdir's config.json must agree on to be resumed or sampled (they fix the
-# parameter shapes and what the parameters mean); of `diffusion` only the process itself,
-# not how it is sampled (steps, eta, K, weights may change between commands).
-MODEL_FIELDS = ("sensor", "model", "diffusion")
-DIFFUSION_MODEL_FIELDS = ("num_train_steps", "schedule_s", "residual_scale")
 # The id of the validation stream (stage streams are 1..5: see `training.stages`).
 VALIDATION_STREAM = 1000
 # The stage whose parameters fuse scenes unless told otherwise: SRINO's last stage.
@@ -99,36 +89,6 @@ def model_config(config: ConfigDict) -> ModelConfig:
                      f"{sorted(fields)}") from None
 
 
-def upgrade_config(raw: dict) -> dict:
-  """A saved config.json of any version in the current layout (a new dict).
-
-  Version 1 (no `version` field): `residual_scale` lived in `model` (1.0 when absent, as
-  before it existed); the fields of the training sources, the EMA and the validation/test
-  split, added later, take the values the code of that time assumed (none of them). Any
-  version: sampling settings added since (K, the weights that fuse) take the defaults that
-  reproduce how it sampled.
-  """
-  raw = copy.deepcopy(raw)
-  diffusion = raw.setdefault("diffusion", {})
-  diffusion.setdefault("num_samples", 1)
-  diffusion.setdefault("sample_weights", "auto")
-  if "version" in raw:
-    return raw
-  raw["version"] = 1
-  model = raw.setdefault("model", {})
-  diffusion.setdefault("residual_scale", model.pop("residual_scale", 1.0))
-  data = raw.setdefault("data", {})
-  for field, value in (("sources", {}), ("realdata", "../shared/realdata"), ("holdout", 0.0),
-                       ("holdout_side", "bottom"), ("augment", False),
-                       ("holdout_test", 0.0)):  # version 1 validated on the whole block
-    data.setdefault(field, value)
-  train = raw.setdefault("train", {})
-  train.setdefault("baselines", "")
-  train.setdefault("ema_decay", 0.0)  # no EMA before issue 16
-  train.setdefault("ema_start", 0)
-  return raw
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class Run:
   """A training run as every command sees it (build with `from_config` or `load`).
@@ -171,7 +131,7 @@ class Run:
       ValueError: an unknown sensor, a bad model, diffusion, hold-out or source field.
     """
     config = copy.deepcopy(config)
-    saved = _saved_version(workdir)
+    saved = workdirs.saved_version(workdir)
     if saved is not None:  # a run keeps the format (the random streams) it was created with
       config.version = saved
     config.lock()
@@ -206,17 +166,17 @@ class Run:
     where = pathlib.Path(path).resolve()
     if not where.exists():
       raise FileNotFoundError(f"{where} does not exist")
-    folder = next((f for f in (where, *where.parents) if (f / "config.json").is_file()), None)
-    if folder is None:
+    root = next((f for f in (where, *where.parents) if (f / "config.json").is_file()), None)
+    if root is None:
       raise FileNotFoundError(f"no config.json in {where} or its parents: not a srino-jax run")
-    parts = where.relative_to(folder).parts  # ("checkpoints", stage, which, step)
+    parts = where.relative_to(root).parts  # ("checkpoints", stage, which, step)
     step = int(where.name) if len(parts) == 4 and where.name.isdigit() else None
     if stage is None and len(parts) >= 2 and parts[0] == "checkpoints":
       stage = parts[1]
     if step is not None:  # a step folder names its own checkpoint kind
       which = parts[2]
     which = which or "best"
-    run = cls.from_config(read_config(str(folder / "config.json")), str(folder))
+    run = cls.from_config(workdirs.read_config(str(root / "config.json")), str(root))
     return dataclasses.replace(run, stage=get_stage(stage or DEFAULT_STAGE).name,
                                which=_check_which(which), step=step,
                                weights=_check_weights(weights) or run.weights)
@@ -266,55 +226,27 @@ class Run:
     return bool(self.workdir) and os.path.isdir(os.path.join(self.stage_dir(stage), "last"))
 
   def check_compatible(self, workdir: str | None = None) -> None:
-    """Refuses a workdir whose config.json describes another model (the one check).
+    """Refuses a workdir whose config.json describes another model (the one check,
+    `training.workdir.check_compatible`).
 
     Raises:
       ValueError: naming the field ("sensor", "model" or "diffusion") and how it differs;
         or an unreadable config.json.
     """
-    path = os.path.join(workdir or self.workdir, "config.json")
-    if not os.path.exists(path):
-      return
-    old, new = (_model_part(c) for c in (upgrade_config(_read_json(path)),
-                                         self.config.to_dict()))
-    for field in MODEL_FIELDS:
-      if old.get(field) != new[field]:
-        raise ValueError(f"{os.path.dirname(path)} holds a run trained with another '{field}' "
-                         f"config ({_difference(old.get(field), new[field])})")
+    workdirs.check_compatible(workdir or self.workdir, self.config.to_dict())
 
-  @contextlib.contextmanager
-  def lock(self) -> Iterator[None]:
-    """Holds `<workdir>/.train.lock` for the block: one training process per workdir (a
-    second would interleave checkpoints and logs). Released when the process ends, however.
+  def lock(self):
+    """`training.workdir.lock`: one training process per workdir.
 
     Raises:
       OutputError: another process holds it (its pid named).
     """
-    os.makedirs(self.workdir, exist_ok=True)
-    path = os.path.join(self.workdir, ".train.lock")
-    with open(path, "a+", encoding="utf-8") as f:
-      try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-      except BlockingIOError:
-        f.seek(0)
-        holder = f.read().strip() or "?"
-        raise OutputError(f"{self.workdir} is being trained by another process (pid {holder})",
-                          "Wait for it to finish, or train in another --workdir.",
-                          file=self.workdir) from None
-      f.seek(0)
-      f.truncate()
-      f.write(str(os.getpid()))
-      f.flush()
-      try:
-        yield
-      finally:
-        fcntl.flock(f, fcntl.LOCK_UN)
+    return workdirs.lock(self.workdir)
 
   def save(self) -> None:
     """Writes `<workdir>/config.json`, after `check_compatible`."""
     self.check_compatible()
-    write_text_atomic(os.path.join(self.workdir, "config.json"),
-                      json.dumps(self.config.to_dict(), indent=2, sort_keys=True))
+    workdirs.write_config(self.workdir, self.config.to_dict())
 
   # -- parameters ------------------------------------------------------------------------
   def param_template(self, stage: str) -> Any:
@@ -371,55 +303,6 @@ class Run:
     return {g: params[g] for g in template}
 
 
-def read_config(path: str) -> ConfigDict:
-  """A saved run's config.json (any version, upgraded) as a locked ConfigDict.
-
-  Raises:
-    ValueError: naming the file when it is not JSON or lacks a field the run needs.
-  """
-  raw = upgrade_config(_read_json(path))
-  missing = [f for f in (*MODEL_FIELDS, "seed", "data") if f not in raw]
-  if missing:
-    raise ValueError(f"{path}: run config without the field(s) {missing}")
-  config = ConfigDict(raw)
-  config.lock()
-  return config
-
-
-def _model_part(raw: dict) -> dict:
-  """The MODEL_FIELDS of a config dict (diffusion: its DIFFUSION_MODEL_FIELDS only)."""
-  part = {f: raw.get(f) for f in MODEL_FIELDS}
-  if isinstance(part["diffusion"], dict):
-    part["diffusion"] = {k: v for k, v in part["diffusion"].items()
-                         if k in DIFFUSION_MODEL_FIELDS}
-  return part
-
-
-def _read_json(path: str) -> dict:
-  try:
-    with open(path, encoding="utf-8") as f:
-      raw = json.load(f)
-  except json.JSONDecodeError as err:
-    raise ValueError(f"{path}: not a JSON run config ({err})") from None
-  except OSError as err:
-    raise ValueError(f"{path} cannot be read ({err})") from None
-  if not isinstance(raw, dict):
-    raise ValueError(f"{path}: not a run config (a JSON {type(raw).__name__})")
-  return raw
-
-
-def _saved_version(workdir: str) -> int | None:
-  """The format version of the run already in `workdir`, None when there is none (or its
-  config.json cannot be read: `check_compatible` reports that)."""
-  path = os.path.join(workdir, "config.json") if workdir else ""
-  if not path or not os.path.isfile(path):
-    return None
-  try:
-    return int(upgrade_config(_read_json(path))["version"])
-  except (ValueError, TypeError, KeyError):
-    return None
-
-
 def _config_weights(value: str) -> str | None:
   if value == "auto":
     return None
@@ -441,10 +324,3 @@ def _check_which(which: str) -> str:
   return which
 
 
-def _difference(old, new) -> str:
-  """The first differing field of two config groups, as "key: old vs new"."""
-  if isinstance(old, dict) and isinstance(new, dict):
-    for key in sorted(set(old) | set(new)):
-      if old.get(key) != new.get(key):
-        return f"{key}: {old.get(key)!r} there, {new.get(key)!r} now"
-  return f"{old!r} there, {new!r} now"
