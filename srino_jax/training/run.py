@@ -134,6 +134,11 @@ class Run:
     saved = workdirs.saved_version(workdir)
     if saved is not None:  # a run keeps the format (the random streams) it was created with
       config.version = saved
+    return cls._build(config, workdir)
+
+  @classmethod
+  def _build(cls, config: ConfigDict, workdir: str) -> "Run":
+    """The run of `config` as it stands (locked here); every field read once."""
     config.lock()
     d = config.data
     return cls(config=config, workdir=str(workdir), model=model_config(config),
@@ -176,7 +181,8 @@ class Run:
     if step is not None:  # a step folder names its own checkpoint kind
       which = parts[2]
     which = which or "best"
-    run = cls.from_config(workdirs.read_config(str(root / "config.json")), str(root))
+    # Its own config.json, read once (its version is the run's: no second read for it).
+    run = cls._build(workdirs.read_config(str(root / "config.json")), str(root))
     return dataclasses.replace(run, stage=get_stage(stage or DEFAULT_STAGE).name,
                                which=_check_which(which), step=step,
                                weights=_check_weights(weights) or run.weights)
