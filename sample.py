@@ -163,6 +163,7 @@ def _main(args) -> int:
     raise CheckpointError(f"the model's output holds {int(np.sum(~np.isfinite(mean)))} "
                           f"NaN/Inf values: nothing written", "Check the run's training logs.")
   seconds = (time.perf_counter() - t0) / n
+  k = fuse.samples  # 1 for a deterministic stage (a learned baseline), whatever was asked
   out = {"sr": mean, **({"sr_std": std} if k > 1 else {})}
   extra = {"source": os.path.abspath(args.input), "samples": k}
   scale = (scale_for(run, 0.9, k, args.steps, args.eta) if k > 1 else None)

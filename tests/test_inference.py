@@ -6,6 +6,7 @@ import importlib.util
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -179,3 +180,21 @@ def test_fuse_scenes_with_origins_shares_the_key_and_passes_them_to_the_sampler(
   plain, _ = inference.fuse_scenes(inference.make_fuser(run, params, 2, 2, 0.5),
                                    {k: data[k] for k in ("lms", "ms", "pan")}, key)
   assert np.abs(plain - mean).max() > 1e-3
+
+
+def test_a_deterministic_stage_is_fused_once_whatever_k(tiny_run, tmp_path):
+  """PNN's forward pass ignores the key: K = 8 would be 8 identical passes. The fuser runs
+  one (its `samples` says so) and gives the same mean with std 0; SRINO keeps its K."""
+  from srino_jax import model as srino
+  run = as_run(tiny_run)
+  data = inference.read_input(run.data_path("test"), "qb")[0]
+  pnn = run.with_stage("pnn")
+  params = pnn.param_template("pnn")
+  params = jax.tree.map(lambda s: jnp.full(s.shape, 0.01, s.dtype), params)
+  eight, one = (inference.make_fuser(pnn, params, k) for k in (8, 1))
+  assert (eight.samples, one.samples) == (1, 1)
+  key = jax.random.key(0)
+  mean8, std8 = inference.fuse_scenes(eight, data, key)
+  np.testing.assert_array_equal(mean8, inference.fuse_scenes(one, data, key)[0])
+  assert not std8.any()
+  assert inference.make_fuser(run, srino.init_params(run.model, key), 8).samples == 8

@@ -37,10 +37,13 @@ class Fuser:
   Attributes:
     compiled: the jitted `f(params, scenes, keys) -> (mean, std)`.
     params: the parameters it fuses with.
+    samples: K, the samples each scene's mean and std summarise (1 for a deterministic
+      stage, whatever was asked).
   """
 
   compiled: Callable[[Any, dict, jax.Array], tuple[jax.Array, jax.Array]]
   params: Any
+  samples: int
 
   def __call__(self, scenes: dict, keys: jax.Array) -> tuple[jax.Array, jax.Array]:
     return self.compiled(self.params, scenes, keys)
@@ -57,7 +60,8 @@ def make_fuser(run: Run, params: Any, num_samples: int | None = None, steps: int
 
   Each scene is fused alone (batch 1) K = num_samples times, vmapped over scenes and
   samples, so a scene's result does not depend on the other scenes of the batch; scene b's
-  samples use split(keys[b], K).
+  samples use split(keys[b], K). A deterministic stage (`Stage.stochastic` False: the
+  learned baselines) is fused once; its std is 0.
 
   Args:
     run: the run (its ModelConfig, its stage and default sampling settings).
@@ -82,6 +86,8 @@ def make_fuser(run: Run, params: Any, num_samples: int | None = None, steps: int
   k = int(run.sampling.num_samples if num_samples is None else num_samples)
   if k < 1:
     raise ValueError(f"num_samples must be >= 1, got {k}")
+  if not record.stochastic:  # K identical passes would give the same mean and std 0
+    k = 1
   steps = int(run.sampling.steps if steps is None else steps)
   eta = float(run.sampling.eta if eta is None else eta)
   cfg, kw = run.model, ({} if on_step is None else {"on_step": on_step})
@@ -99,7 +105,7 @@ def make_fuser(run: Run, params: Any, num_samples: int | None = None, steps: int
     ys = ys.reshape((b, k) + ys.shape[1:])
     return ys.mean(1), ys.std(1)
 
-  return Fuser(fuse_batch, params)
+  return Fuser(fuse_batch, params, k)
 
 
 def fuse_scenes(fuse: Fuser, data: dict[str, np.ndarray], key: jax.Array, batch_size: int = 1,

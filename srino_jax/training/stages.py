@@ -65,6 +65,9 @@ class Stage:
     stream: the stage's fixed random-stream id: its training keys are
       fold_in(key(seed), stream) (`training.run.Run.stage_key`). Unique, never reused.
     label: its row name in comparison tables (stages that fuse).
+    stochastic: whether `fuse` draws noise from its key (SRINO's sampler); a deterministic
+      stage (a learned baseline's forward pass) is fused once however many samples are
+      asked (`training.fuser.make_fuser`).
   """
 
   name: str
@@ -78,6 +81,7 @@ class Stage:
       default_factory=lambda: types.MappingProxyType({}))
   fuse: FuseFn | None = None
   label: str = ""
+  stochastic: bool = False
 
   def __post_init__(self):
     if not self.trains:
@@ -135,7 +139,8 @@ register_stage(Stage("stage1", 2, srino.stage1_loss, trains=("backbone",),
                      init=srino.init_params, validation="loss", higher_is_better=False))
 register_stage(Stage("stage2", 3, srino.stage2_loss, trains=("tga",), init=srino.init_params,
                      validation="fusion", higher_is_better=True, fuse=srino.sample,
-                     inherits={"aux": ("m2p", "ke"), "stage1": ("backbone",)}, label="SRINO"))
+                     inherits={"aux": ("m2p", "ke"), "stage1": ("backbone",)}, label="SRINO",
+                     stochastic=True))
 
 # What `train.py --stage all` runs, in order (plus the learned baselines a config lists in
 # `train.baselines`).
