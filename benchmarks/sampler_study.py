@@ -80,14 +80,9 @@ def _data(run: Run) -> dict[str, list[tuple[str, dict, object]]]:
       for part in out:
         out[part].append((scene.name, scene.heldout_batch("reduced", part), scene.sensor))
     return out
-  valid = datasets.validation_data(run)
-  if valid is None:
-    valid, sensor = inference.read_input(run.data_path("valid"), run.config.sensor,
-                                         limit=run.config.train.eval_examples)
-  else:
-    sensor = run.sensor
+  valid = datasets.validation_set(run)  # what the run validates on
   test, test_sensor = inference.read_input(run.data_path("test"), run.config.sensor)
-  return {"valid": [("synthetic valid", valid, sensor)],
+  return {"valid": [("synthetic valid", valid, run.sensor)],
           "test": [("synthetic test", test, test_sensor)]}
 
 

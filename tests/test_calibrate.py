@@ -11,8 +11,8 @@ import pytest
 from conftest import as_run
 from srino_jax import calibrate as calibrate_cli, inference
 from srino_jax.metrics.uncertainty import coverage
-from srino_jax.training.calibration import (CALIBRATION_FILE, calibrate, scale_for,
-                                            validation_scenes)
+from srino_jax.training.calibration import CALIBRATION_FILE, calibrate, scale_for
+from srino_jax.training.datasets import validation_set
 from _reliability_runs import script_main
 
 
@@ -28,7 +28,7 @@ def test_calibrated_scales_cover_the_validation_errors(trained, tmp_path):
   assert set(got["scales"]) == {"0.68", "0.9", "0.95"}
   assert got["scales"]["0.68"] <= got["scales"]["0.9"] <= got["scales"]["0.95"]
   # By construction the bars hold at least their level of the very errors measured.
-  data = validation_scenes(run)
+  data = validation_set(run)
   mean, std = inference.fuse_scenes(inference.make_fuser(run, params, 3), data,
                                     jax.random.key(0))
   err = mean - data["gt"]

@@ -57,8 +57,9 @@ class StepProgress:
   """The sampler's step callback (`on_step`) for a progress bar over the DDIM steps.
 
   One object per SceneMethod. `fuse_pair` sets `bar` (a tqdm bar) while it fuses a scene in
-  one piece; with `bar` None the method fuses with a fuser that has no callback compiled in (tiles: no host callback in the compiled sampler, which
-  JAX's persistent cache would not store). Under the vmap over samples the callback fires once per sample and step, in any
+  one piece; with `bar` None the method fuses with a fuser that has no callback compiled in
+  (tiles: no host callback in the compiled sampler, which JAX's persistent cache would not
+  store). Under the vmap over samples the callback fires once per sample and step, in any
   order, so it only ever raises the bar to step i + 1.
 
   Attributes:

@@ -6,7 +6,7 @@
 A scale c of level q makes c x (the per-pixel std of the K samples) an error bar that held
 the errors of the validation data at q (`metrics.uncertainty.conformal_scale`). It is only
 valid for the sampler it was measured with: `scale_for` returns None for any other. The
-validation data are the run's (`datasets.validation_data`: the validation parts of the real
+validation data are the run's (`datasets.validation_set`: the validation parts of the real
 held-out blocks, or the validation file); no test data, and never the WorldView-2 scene.
 """
 
@@ -20,7 +20,6 @@ import numpy as np
 
 from srino_jax.atomic import write_text_atomic
 from srino_jax.metrics.uncertainty import LEVELS, conformal_scale
-from srino_jax.data.pancollection import read_pancollection
 from srino_jax.training import datasets
 from srino_jax.training.fuser import fuse_scenes, make_fuser
 from srino_jax.training.run import Run
@@ -39,17 +38,6 @@ def settings_of(run: Run, num_samples: int, steps: int | None, eta: float | None
           "eta": float(run.sampling.eta if eta is None else eta)}
 
 
-def validation_scenes(run: Run) -> dict[str, np.ndarray]:
-  """The run's validation data (model units, with gt)."""
-  data = datasets.validation_data(run)
-  if data is None:
-    data = read_pancollection(run.data_path("valid"), run.config.sensor,
-                              limit=run.config.train.eval_examples)
-  if "gt" not in data:
-    raise ValueError("the validation data have no 'gt': nothing to calibrate against")
-  return data
-
-
 def calibrate(run: Run, params, num_samples: int, steps: int | None = None,
               eta: float | None = None, data: dict | None = None, seed: int = 0) -> dict:
   """Conformal scales of the K-sample spread at `LEVELS`, on the validation data.
@@ -59,7 +47,8 @@ def calibrate(run: Run, params, num_samples: int, steps: int | None = None,
     params: the parameters that fuse (`run.params()`).
     num_samples: K (> 1: one sample has no spread).
     steps, eta: the sampler (default: the run's).
-    data: the validation scenes (default: `validation_scenes(run)`).
+    data: the validation scenes (default: `datasets.validation_set(run)`, what the run
+      validates on).
     seed: the fusion key.
 
   Returns:
@@ -67,7 +56,7 @@ def calibrate(run: Run, params, num_samples: int, steps: int | None = None,
   """
   if num_samples < 2:
     raise ValueError(f"calibrating a spread needs K >= 2 samples, got {num_samples}")
-  data = validation_scenes(run) if data is None else data
+  data = datasets.validation_set(run) if data is None else data
   fuse = make_fuser(run, params, num_samples, steps, eta)
   mean, std = fuse_scenes(fuse, data, jax.random.key(seed))
   err = mean - np.asarray(data["gt"], np.float32)

@@ -20,6 +20,7 @@ import pathlib
 
 import numpy as np
 
+from srino_jax.data.pancollection import read_pancollection
 from srino_jax.data.pipeline import TrainBatches
 from srino_jax.data.realscenes import (EVALUATION_ONLY, REAL_SCENES, RealScene, RealSceneSource,
                                        resolve_scene_path)
@@ -28,7 +29,7 @@ from srino_jax.training.run import Run
 from srino_jax.training.sources import REALDATA_FLAG, Source
 
 __all__ = ["SOURCE_KINDS", "check_sources", "train_batches", "real_scenes", "validation_data",
-           "needed_files"]
+           "validation_set", "needed_files"]
 
 # sha256 of the evaluation-only scenes: a renamed copy is refused as well.
 _EVALUATION_ONLY_SHA256 = {
@@ -172,6 +173,22 @@ def validation_data(run: Run, cache: dict | None = None) -> dict[str, np.ndarray
                      f"--config.data.holdout")
   tiles = tiles[:run.config.train.eval_examples]
   return {k: np.stack([t[k] for t in tiles]) for k in tiles[0]}
+
+
+def validation_set(run: Run, cache: dict | None = None) -> dict[str, np.ndarray]:
+  """What the run validates on (and calibrates on): `validation_data`'s held-out tiles, or
+  else the first `config.train.eval_examples` patches of the validation file.
+
+  Raises:
+    ValueError: the validation file has no `gt` (reduced resolution is needed).
+  """
+  data = validation_data(run, cache)
+  if data is None:
+    path = run.data_path("valid")
+    data = read_pancollection(path, run.config.sensor, limit=run.config.train.eval_examples)
+    if "gt" not in data:
+      raise ValueError(f"validation file {path} has no 'gt' (reduced resolution needed)")
+  return data
 
 
 def needed_files(run: Run) -> tuple[str, ...]:

@@ -18,7 +18,6 @@ import jax
 import numpy as np
 
 from srino_jax import metrics, sensors
-from srino_jax.data.pancollection import read_pancollection
 from srino_jax.training import datasets
 from srino_jax.training.fuser import fuse_scenes, make_fuser
 from srino_jax.training.run import Run
@@ -76,17 +75,13 @@ def make_validator(run: Run, stage: str, batch_size: int = 8, scenes: dict | Non
     batch_size: validation patches per call.
     scenes: real scenes already read (`datasets.train_batches`'s cache).
 
-  The patches are the real sources' held-out blocks when the run has some
-  (`datasets.validation_data`), else the first `eval_examples` of the validation file.
+  The patches are `datasets.validation_set`'s: the validation parts of the real sources'
+  held-out blocks when the run has some, else the first `eval_examples` of the validation
+  file.
 
   Raises:
     ValueError: the validation file has no `gt` (reduced resolution is needed).
   """
   record = get_stage(stage)
-  data = datasets.validation_data(run, scenes)
-  if data is None:
-    path = run.data_path("valid")
-    data = read_pancollection(path, run.config.sensor, limit=run.config.train.eval_examples)
-    if "gt" not in data:
-      raise ValueError(f"validation file {path} has no 'gt' (reduced resolution needed)")
+  data = datasets.validation_set(run, scenes)
   return VALIDATORS[record.validation](run, record.name, data, run.validation_key(), batch_size)
