@@ -163,10 +163,10 @@ def _main(args) -> int:
     raise CheckpointError(f"the model's output holds {int(np.sum(~np.isfinite(mean)))} "
                           f"NaN/Inf values: nothing written", "Check the run's training logs.")
   seconds = (time.perf_counter() - t0) / n
-  k = fuse.samples  # 1 for a deterministic stage (a learned baseline), whatever was asked
-  out = {"sr": mean, **({"sr_std": std} if k > 1 else {})}
-  extra = {"source": os.path.abspath(args.input), "samples": k}
-  scale = (scale_for(run, 0.9, k, args.steps, args.eta) if k > 1 else None)
+  drawn = fuse.samples  # 1 for a deterministic stage (a learned baseline), whatever asked
+  out = {"sr": mean, **({"sr_std": std} if drawn > 1 else {})}
+  extra = {"source": os.path.abspath(args.input), "samples": drawn}
+  scale = scale_for(run, 0.9, drawn, args.steps, args.eta) if drawn > 1 else None
   if scale is not None:  # python -m srino_jax.calibrate measured it for these settings
     out["sr_err90"] = scale * std
     extra.update(err90_nominal_coverage=0.9, err90_scale=scale)

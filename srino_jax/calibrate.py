@@ -18,6 +18,7 @@ import sys
 from srino_jax import cli, inference
 from srino_jax.errors import CheckpointError, UsageError
 from srino_jax.training.calibration import calibrate, save_calibration
+from srino_jax.training.run import WEIGHTS
 
 PROG = "python -m srino_jax.calibrate"
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                  help="K samples (>= 2; default: the run's config.diffusion.num_samples)")
   p.add_argument("--steps", type=cli.positive_int, help="DDIM steps (default: the run's)")
   p.add_argument("--eta", type=float, help="DDIM eta (default: the run's)")
-  p.add_argument("--weights", choices=("ema", "online"), help="default: the EMA if kept")
+  p.add_argument("--weights", choices=WEIGHTS, help="default: the run's (the EMA if kept)")
   p.add_argument("--which", choices=("best", "last"), default="best")
   p.add_argument("--seed", type=int, default=0, help="seed of the samples' noise")
   return p

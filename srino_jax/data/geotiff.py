@@ -100,14 +100,27 @@ class ScenePair:
             "dtype": self.dtype, "nodata": self.ms_nodata}
 
 
+def band_numbers(spec: str) -> tuple[int, ...]:
+  """'3,2,1' -> (3, 2, 1): the form of a --bands list, 1-based numbers >= 1.
+
+  Raises:
+    ValueError: anything else.
+  """
+  try:
+    bands = tuple(int(b) for b in str(spec).split(","))
+  except ValueError:
+    bands = ()
+  if not bands or min(bands) < 1:
+    raise ValueError(f"--bands {spec!r}: expected comma-separated band numbers >= 1 such as "
+                     "2,3,4,5")
+  return bands
+
+
 def parse_bands(spec: str | None, count: int, ms_path) -> tuple[int, ...]:
   """'3,2,1' -> (3, 2, 1): 1-based MS band indices (default: all bands in file order)."""
   if not spec:
     return tuple(range(1, count + 1))
-  try:
-    bands = tuple(int(b) for b in str(spec).split(","))
-  except ValueError:
-    raise ValueError(f"--bands {spec!r}: expected comma-separated band numbers") from None
+  bands = band_numbers(spec)
   bad = [b for b in bands if not 1 <= b <= count]
   if bad:
     raise ValueError(f"{ms_path}: has {count} bands; --bands {spec} asks for {bad}")

@@ -42,10 +42,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def _band_list(text: str) -> str:
   """--bands: checked for its form here (a usage error); the file's band count later."""
-  parts = text.split(",")
-  if not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
-    raise argparse.ArgumentTypeError(f"expected comma-separated band numbers >= 1 such as "
-                                     f"2,3,4,5, got {text!r}")
+  try:
+    geotiff.band_numbers(text)
+  except ValueError as err:
+    raise argparse.ArgumentTypeError(str(err)) from None
   return text
 
 
@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--seed", type=int, default=0, help="SRINO: seed of the initial noise")
   p.add_argument("--which", choices=("best", "last"), default="best",
                  help="with --workdir: the best checkpoint by validation Q2n or the latest")
+  # training.run.WEIGHTS, written out: importing it would load JAX for classical methods.
   p.add_argument("--weights", choices=("ema", "online"),
                  help="SRINO: the checkpoint's EMA weights (default when the run keeps an "
                  "EMA) or the optimizer's online weights")
