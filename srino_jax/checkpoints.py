@@ -267,14 +267,19 @@ def summary(err: BaseException, limit: int = 160) -> str:
   return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _state_tree(mngr: ocp.CheckpointManager, step: int) -> dict:
+  """The top-level tree metadata of the state saved at `step` (field -> metadata)."""
+  on_disk = mngr.item_metadata(step)["state"]
+  return getattr(on_disk, "tree", on_disk) or {}
+
+
 def _has_field(mngr: ocp.CheckpointManager, step: int, field: str) -> bool:
-  """Whether the state of `step` holds a non-empty `field` (False when unreadable: the
+  """Whether the state of `step` holds a non-empty `field` (True when unreadable: the
   restore that follows reports a damaged checkpoint)."""
   try:
-    tree = mngr.item_metadata(step)["state"]
+    return _non_empty(_state_tree(mngr, step).get(field))
   except Exception:  # noqa: BLE001 - Orbax raises many kinds for a damaged checkpoint
     return True
-  return _non_empty((getattr(tree, "tree", tree) or {}).get(field))
 
 
 def _non_empty(value) -> bool:
@@ -295,8 +300,7 @@ def _restore(mngr: ocp.CheckpointManager, step: int, abstract: Any,
   meta["absent_fields"]; those the target holds as None are not read."""
   absent, skipped = [], []
   if optional:
-    on_disk = mngr.item_metadata(step)["state"]
-    tree = getattr(on_disk, "tree", on_disk) or {}
+    tree = _state_tree(mngr, step)
     # Missing, or saved as None (a run without it): nothing to read.
     absent = [f for f in optional if not _non_empty(tree.get(f))]
     skipped = [f for f in optional if f not in absent and getattr(abstract, f, None) is None]
@@ -371,12 +375,7 @@ def restore_params(directory: str, template: Any, which: str = "last",
   finally:
     mngr.close()
   if used is not None:
-    read = out.state[field]
-    if any(isinstance(x, jax.ShapeDtypeStruct) for x in jax.tree.leaves(read)):
-      # partial_restore leaves what the checkpoint lacks as it was: not there.
-      raise CheckpointError(f"the checkpoint in {path} (step {used}) holds no '{field}' "
-                            "weights", "Use --weights online (the run trained without EMA).")
-    return read
+    return out.state[field]
   hint = ("Use --which last, or retrain the stage." if which == "best"
           else "Retrain the stage (or pick another run).")
   why = "; ".join(f"step {s}: {text}" for s, text in failures)
