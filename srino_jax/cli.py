@@ -317,7 +317,8 @@ unit_fraction = _typed(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
 bit_depth = _typed(int, lambda v: 1 <= v <= 32, "a bit depth from 1 to 32")
 
 
-def _numpy_dtype(text: str) -> str:
+def numeric_dtype(text: str) -> str:
+  """A numeric NumPy data type name (uint16, float32, ...), else an argparse error."""
   import numpy as np
   try:
     dt = np.dtype(text)
@@ -328,5 +329,3 @@ def _numpy_dtype(text: str) -> str:
     raise argparse.ArgumentTypeError(f"expected a numeric data type, got {text!r} ({dt})")
   return dt.name
 
-
-numeric_dtype = _numpy_dtype
